@@ -1,0 +1,162 @@
+// FaceDetector: finds faces and their 68 landmarks in an image.
+// Requires: OpenCV's Haar cascades (Debian opencv-data) and the shape predictor.
+// How: an OpenCV cascade proposes boxes (on a copy scaled down to at most DetectionMaxSide);
+// each box is calibrated to the predictor: the cascade box is mapped to where dlib's HOG
+// detector would put it, landmarks are predicted, the box is refitted from them the way the
+// model expects (FaceLandmarks.BoxFor) and landmarks are predicted again, until the box settles.
+// Guarantees: every face found, largest first; duplicates merged; candidates whose landmarks do
+// not stay on the proposed box (false detections) are dropped. Thread-safe: no shared mutable
+// state besides the cascade classifiers, which are used under a lock.
+using OpenCvSharp;
+using Vivify.Geometry;
+
+namespace Vivify.Faces;
+
+public sealed record FaceDetectorOptions
+{
+    /// <summary>Images are scaled down so their longer side is at most this for the cascade.</summary>
+    public int DetectionMaxSide { get; init; } = 640;
+    /// <summary>Smallest face side searched for, as a share of the (scaled) image's shorter side.</summary>
+    public double MinFaceFraction { get; init; } = 0.08;
+    public int MinNeighbors { get; init; } = 3;
+    /// <summary>Box refit passes after the first prediction.</summary>
+    public int RefitPasses { get; init; } = 3;
+    /// <summary>Border added around the image before the cascade runs, as a share of its longer side.</summary>
+    public double BorderPadding { get; init; } = 0.2;
+    /// <summary>Average the final landmarks over a few boxes around the refitted one.</summary>
+    public bool BoxEnsemble { get; init; } = true;
+}
+
+public sealed class FaceDetector : IDisposable
+{
+    public const string CascadeFolder = "/usr/share/opencv4/haarcascades";
+    private static readonly string[] CascadeFiles = ["haarcascade_frontalface_alt2.xml", "haarcascade_frontalface_default.xml"];
+
+    // Cascade box (x, y, w) to a dlib-like box: the Haar cascades' boxes sit a little high on the
+    // face; this is only a starting point for the refit passes, which settle the box.
+    private const double CascadeScale = 1.0, CascadeShiftX = 0.0, CascadeShiftY = 0.08;
+
+    private readonly CascadeClassifier[] _cascades;
+    private readonly object _lock = new();
+    public ShapePredictor Predictor { get; }
+    public FaceDetectorOptions Options { get; }
+
+    public FaceDetector(ShapePredictor? predictor = null, FaceDetectorOptions? options = null)
+    {
+        Predictor = predictor ?? ShapePredictor.Default;
+        Options = options ?? new FaceDetectorOptions();
+        _cascades = CascadeFiles.Select(f =>
+        {
+            var path = Path.Combine(CascadeFolder, f);
+            if (!File.Exists(path)) throw new VivifyException(path, "face cascade not found (install Debian's opencv-data)");
+            var c = new CascadeClassifier(path);
+            if (c.Empty()) throw new VivifyException(path, "face cascade could not be read");
+            return c;
+        }).ToArray();
+    }
+
+    /// <summary>All faces in a BGR (or grey) image, largest first.</summary>
+    public IReadOnlyList<Face> Detect(Mat image, IntensityImage? intensity = null)
+    {
+        intensity ??= IntensityImage.FromMat(image);
+        var faces = new List<Face>();
+        foreach (var box in ProposeBoxes(image))
+        {
+            var face = Calibrate(intensity, box);
+            if (face is null) continue;
+            if (faces.Any(f => Overlap(f.Box, face.Box) > 0.4)) continue;
+            faces.Add(face);
+        }
+        faces.Sort((a, b) => b.Box.Area.CompareTo(a.Box.Area));
+        return faces;
+    }
+
+    /// <summary>Landmarks for a face near <paramref name="startBox"/> (dlib convention), refitting the box to the model; null if the landmarks wander off the box.</summary>
+    public Face? Calibrate(IntensityImage intensity, FaceBox startBox)
+    {
+        var box = startBox;
+        var pts = Predictor.Predict(intensity, box);
+        for (int pass = 0; pass < Options.RefitPasses; pass++)
+        {
+            var refit = FaceLandmarks.BoxFor(pts, Predictor.InitialShape);
+            if (refit == box) break;
+            box = refit;
+            pts = Predictor.Predict(intensity, box);
+        }
+        // A real face keeps its refitted box close to the proposal; clutter makes landmarks drift.
+        if (Overlap(box, startBox) < 0.3) return null;
+        if (Options.BoxEnsemble) pts = PredictOverBoxJitter(intensity, box);
+        return new Face(box, pts);
+    }
+
+    // Averages predictions over boxes around the refitted one. The predictor's answer depends a
+    // little on the box, and dlib's HOG boxes come on a coarse grid of sizes and positions; the
+    // average sits nearer to what dlib's box would give than any single guess.
+    private PointD[] PredictOverBoxJitter(IntensityImage intensity, FaceBox box)
+    {
+        double s = box.Right - box.Left;
+        var acc = new PointD[FaceLandmarks.Count];
+        int n = 0;
+        foreach (var (ds, dx, dy) in Jitter)
+        {
+            double size = s * ds, cx = box.CenterX + dx * s, cy = box.CenterY + dy * s;
+            int l = (int)Math.Round(cx - size / 2), t = (int)Math.Round(cy - size / 2), z = (int)Math.Round(size);
+            var p = Predictor.Predict(intensity, new FaceBox(l, t, l + z, t + z));
+            for (int i = 0; i < acc.Length; i++) acc[i] += p[i];
+            n++;
+        }
+        for (int i = 0; i < acc.Length; i++) acc[i] = (1.0 / n) * acc[i];
+        return acc;
+    }
+
+    private static readonly (double Scale, double Dx, double Dy)[] Jitter =
+        [(1, 0, 0), (1.1, 0, 0), (0.91, 0, 0), (1, 0.05, 0), (1, -0.05, 0), (1, 0, 0.05), (1, 0, -0.05)];
+
+    /// <summary>Cascade proposals mapped to dlib-like boxes, in full-image pixels.</summary>
+    internal List<FaceBox> ProposeBoxes(Mat image)
+    {
+        double scale = Math.Min(1.0, (double)Options.DetectionMaxSide / Math.Max(image.Width, image.Height));
+        using var gray = new Mat();
+        if (image.Channels() == 1) image.CopyTo(gray);
+        else Cv2.CvtColor(image, gray, image.Channels() == 4 ? ColorConversionCodes.BGRA2GRAY : ColorConversionCodes.BGR2GRAY);
+        using var small = new Mat();
+        if (scale < 1) Cv2.Resize(gray, small, new Size(Math.Max(1, (int)Math.Round(image.Width * scale)), Math.Max(1, (int)Math.Round(image.Height * scale))), 0, 0, InterpolationFlags.Area);
+        else gray.CopyTo(small);
+        Cv2.EqualizeHist(small, small);
+        // Pad so faces that fill the frame or reach past its border are still found.
+        int pad = (int)Math.Round(Math.Max(small.Width, small.Height) * Options.BorderPadding);
+        using var padded = new Mat();
+        Cv2.CopyMakeBorder(small, padded, pad, pad, pad, pad, BorderTypes.Replicate);
+        int minSide = Math.Max(20, (int)(Math.Min(small.Width, small.Height) * Options.MinFaceFraction));
+        var boxes = new List<FaceBox>();
+        lock (_lock)
+        {
+            foreach (var cascade in _cascades)
+            {
+                var rects = cascade.DetectMultiScale(padded, 1.1, Options.MinNeighbors, HaarDetectionTypes.ScaleImage, new Size(minSide, minSide));
+                foreach (var r in rects.OrderByDescending(r => r.Width * r.Height))
+                {
+                    double w = r.Width / scale * CascadeScale;
+                    double cx = (r.X - pad + r.Width / 2.0) / scale + CascadeShiftX * w;
+                    double cy = (r.Y - pad + r.Height / 2.0) / scale + CascadeShiftY * w;
+                    int l = (int)Math.Round(cx - w / 2), t = (int)Math.Round(cy - w / 2), s = (int)Math.Round(w);
+                    boxes.Add(new FaceBox(l, t, l + s, t + s));
+                }
+                if (boxes.Count > 0) break; // the second cascade is a fallback for faces the first misses
+            }
+        }
+        return boxes;
+    }
+
+    /// <summary>Intersection over union of two boxes.</summary>
+    public static double Overlap(FaceBox a, FaceBox b)
+    {
+        double iw = Math.Min(a.Right, b.Right) - Math.Max(a.Left, b.Left) + 1;
+        double ih = Math.Min(a.Bottom, b.Bottom) - Math.Max(a.Top, b.Top) + 1;
+        if (iw <= 0 || ih <= 0) return 0;
+        double inter = iw * ih;
+        return inter / (a.Area + b.Area - inter);
+    }
+
+    public void Dispose() { foreach (var c in _cascades) c.Dispose(); }
+}
