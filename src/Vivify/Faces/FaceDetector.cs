@@ -23,6 +23,8 @@ public sealed record FaceDetectorOptions
     public int RefitPasses { get; init; } = 3;
     /// <summary>Border added around the image before the cascade runs, as a share of its longer side.</summary>
     public double BorderPadding { get; init; } = 0.2;
+    /// <summary>Smallest intensity standard deviation over the inner face for a detection to count.</summary>
+    public double MinInnerFaceContrast { get; init; } = 12;
     /// <summary>Average the final landmarks over a few boxes around the refitted one.</summary>
     public bool BoxEnsemble { get; init; } = true;
 }
@@ -85,6 +87,8 @@ public sealed class FaceDetector : IDisposable
         }
         // A real face keeps its refitted box close to the proposal; clutter makes landmarks drift.
         if (Overlap(box, startBox) < 0.3) return null;
+        // A face has contrast (eyes, brows, mouth); flat or dark patches that fool a cascade do not.
+        if (InnerFaceContrast(intensity, pts) < Options.MinInnerFaceContrast) return null;
         if (Options.BoxEnsemble) pts = PredictOverBoxJitter(intensity, box);
         return new Face(box, pts);
     }
@@ -136,6 +140,9 @@ public sealed class FaceDetector : IDisposable
                 var rects = cascade.DetectMultiScale(padded, 1.1, Options.MinNeighbors, HaarDetectionTypes.ScaleImage, new Size(minSide, minSide));
                 foreach (var r in rects.OrderByDescending(r => r.Width * r.Height))
                 {
+                    // Padding finds faces cut by the border, but a face mostly in the padding is an artefact.
+                    var inside = r.Intersect(new Rect(pad, pad, small.Width, small.Height));
+                    if (inside.Width * inside.Height < 0.5 * r.Width * r.Height) continue;
                     double w = r.Width / scale * CascadeScale;
                     double cx = (r.X - pad + r.Width / 2.0) / scale + CascadeShiftX * w;
                     double cy = (r.Y - pad + r.Height / 2.0) / scale + CascadeShiftY * w;
@@ -146,6 +153,49 @@ public sealed class FaceDetector : IDisposable
             }
         }
         return boxes;
+    }
+
+    /// <summary>Standard deviation of the intensity over the inner face (eye corners to mouth), in grey levels.</summary>
+    internal static double InnerFaceContrast(IntensityImage img, PointD[] pts)
+    {
+        double minX = Math.Min(pts[36].X, pts[48].X), maxX = Math.Max(pts[45].X, pts[54].X);
+        double minY = Math.Min(pts[19].Y, pts[24].Y), maxY = Math.Max(pts[57].Y, pts[8].Y * 0.5 + pts[57].Y * 0.5);
+        int x0 = Math.Clamp((int)minX, 0, img.Width - 1), x1 = Math.Clamp((int)maxX, 0, img.Width - 1);
+        int y0 = Math.Clamp((int)minY, 0, img.Height - 1), y1 = Math.Clamp((int)maxY, 0, img.Height - 1);
+        if (x1 <= x0 || y1 <= y0) return 0;
+        int step = Math.Max(1, Math.Min(x1 - x0, y1 - y0) / 40);
+        double s = 0, s2 = 0; int n = 0;
+        for (int y = y0; y <= y1; y += step)
+            for (int x = x0; x <= x1; x += step) { double v = img.Pixels[y * img.Width + x]; s += v; s2 += v * v; n++; }
+        double m = s / n;
+        return Math.Sqrt(Math.Max(0, s2 / n - m * m));
+    }
+
+    /// <summary>Whether a cascade finds a face overlapping <paramref name="box"/> in the region around it (a cheap check for trackers).</summary>
+    public bool ConfirmFace(Mat image, FaceBox box)
+    {
+        int side = box.Width;
+        var roi = new Rect(box.Left - side / 2, box.Top - side / 2, side * 2, side * 2).Intersect(new Rect(0, 0, image.Width, image.Height));
+        if (roi.Width < 24 || roi.Height < 24) return false;
+        using var crop = new Mat(image, roi);
+        using var gray = new Mat();
+        Cv2.CvtColor(crop, gray, ColorConversionCodes.BGR2GRAY);
+        double scale = Math.Min(1.0, 200.0 / Math.Max(roi.Width, roi.Height));
+        using var small = new Mat();
+        Cv2.Resize(gray, small, new Size(), scale, scale, InterpolationFlags.Area);
+        Cv2.EqualizeHist(small, small);
+        int minSide = Math.Max(16, (int)(side * scale * 0.5));
+        lock (_lock)
+        {
+            foreach (var cascade in _cascades)
+                foreach (var r in cascade.DetectMultiScale(small, 1.1, 2, HaarDetectionTypes.ScaleImage, new Size(minSide, minSide)))
+                {
+                    int l = (int)(r.X / scale) + roi.X, t = (int)(r.Y / scale) + roi.Y;
+                    var found = new FaceBox(l, t, l + (int)(r.Width / scale), t + (int)(r.Height / scale));
+                    if (Overlap(found, box) > 0.25) return true;
+                }
+        }
+        return false;
     }
 
     /// <summary>Intersection over union of two boxes.</summary>

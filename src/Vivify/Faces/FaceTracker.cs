@@ -1,0 +1,203 @@
+// FaceTracker: 68 landmarks through a video, smoothly.
+// Requires: a FaceDetector and a stream of frames (VideoReader.Frames).
+// How: detect once; then place each next box from the previous landmarks (FaceLandmarks.BoxFor)
+// and predict; every VerifyEvery frames a cascade looks for the face around the tracked box and
+// two misses in a row, or a landmark shape far from any face, count as lost: then full-frame
+// detection runs on every frame until the face is back. Frames without a face are held back
+// (at most MaxBridgeFrames) and bridged by interpolating landmarks between the faces on either
+// side; trajectories are smoothed by a 1-euro filter scaled to the face size.
+// Guarantees: streams (holds at most MaxBridgeFrames frames); every input frame comes out once,
+// in order, with Status saying how its landmarks were obtained; Landmarks is null only for
+// frames before the first face when no face is ever found (Status Missing).
+using OpenCvSharp;
+using Vivify.Geometry;
+using Vivify.Media;
+
+namespace Vivify.Faces;
+
+public enum TrackStatus { Detected, Tracked, Bridged, Missing }
+
+public sealed record FaceTrackerOptions
+{
+    /// <summary>Which face to follow when the first detection finds several (0 = largest).</summary>
+    public int FaceIndex { get; init; }
+    /// <summary>Smooth trajectories (1-euro filter). Off gives the raw per-frame predictions.</summary>
+    public bool Smooth { get; init; } = true;
+    /// <summary>1-euro cut-off at rest, Hz: lower = steadier still face.</summary>
+    public double MinCutoffHz { get; init; } = 1.5;
+    /// <summary>1-euro speed coefficient per inter-ocular distance: higher = less lag on fast motion.</summary>
+    public double BetaIod { get; init; } = 0.6;
+    /// <summary>A cascade checks the tracked face every this many frames.</summary>
+    public int VerifyEvery { get; init; } = 10;
+    /// <summary>Longest run of face-less frames held back for bridging; longer runs hold the last face.</summary>
+    public int MaxBridgeFrames { get; init; } = 50;
+    /// <summary>Largest landmark misfit (RMS, as a share of the face size) still taken as a face.</summary>
+    public double MaxShapeMisfit { get; init; } = 0.12;
+    /// <summary>Skip detection on the first frame: predict on this box instead (the CLI's --box).</summary>
+    public FaceBox? FirstBox { get; init; }
+}
+
+public sealed class TrackedFrame : IDisposable
+{
+    public required int Index { get; init; }
+    public required Mat Image { get; init; }
+    public FaceBox? Box { get; init; }
+    /// <summary>Smoothed landmarks (or raw when smoothing is off); null only when Status is Missing.</summary>
+    public PointD[]? Landmarks { get; init; }
+    public PointD[]? RawLandmarks { get; init; }
+    public required TrackStatus Status { get; init; }
+    public void Dispose() => Image.Dispose();
+}
+
+public sealed class FaceTracker
+{
+    private readonly FaceDetector _detector;
+    private readonly FaceTrackerOptions _opt;
+    private readonly double _fps;
+    private OneEuroFilter? _filter;
+
+    public int DetectedFrames { get; private set; }
+    public int TrackedFrames { get; private set; }
+    public int BridgedFrames { get; private set; }
+    public int MissingFrames { get; private set; }
+    public int LossCount { get; private set; }
+
+    public FaceTracker(FaceDetector detector, double fps, FaceTrackerOptions? options = null)
+    {
+        _detector = detector; _fps = fps; _opt = options ?? new FaceTrackerOptions();
+    }
+
+    public IEnumerable<TrackedFrame> Track(IEnumerable<VideoFrame> frames)
+    {
+        var pending = new Queue<VideoFrame>();
+        PointD[]? last = null;       // raw landmarks of the last frame with a face
+        FaceBox lastBox = default;
+        bool tracking = false, everFound = false;
+        int sinceVerify = 0, misses = 0;
+        int firstIndex = -1;
+        foreach (var frame in frames)
+        {
+            if (firstIndex < 0) firstIndex = frame.Index;
+            var intensity = IntensityImage.FromMat(frame.Image);
+            PointD[]? pts = null;
+            FaceBox box = default;
+            var status = TrackStatus.Tracked;
+            if (frame.Index == firstIndex && _opt.FirstBox is { } given)
+            {
+                box = given; pts = _detector.Predictor.Predict(intensity, given); status = TrackStatus.Detected;
+                tracking = true; everFound = true;
+            }
+            else if (tracking && last is not null)
+            {
+                box = FaceLandmarks.BoxFor(last, _detector.Predictor.InitialShape);
+                pts = _detector.Predictor.Predict(intensity, box);
+                var refit = FaceLandmarks.BoxFor(pts, _detector.Predictor.InitialShape);
+                if (FaceDetector.Overlap(refit, box) < 0.85) { box = refit; pts = _detector.Predictor.Predict(intensity, box); }
+                if (++sinceVerify >= _opt.VerifyEvery)
+                {
+                    sinceVerify = 0;
+                    misses = _detector.ConfirmFace(frame.Image, box) ? 0 : misses + 1;
+                }
+                if (misses >= 2 || ShapeMisfit(pts, _detector.Predictor.InitialShape) > _opt.MaxShapeMisfit || !MostlyInside(box, frame.Image))
+                {
+                    pts = null; tracking = false; misses = 0; LossCount++;
+                }
+            }
+            if (pts is null)
+            {
+                var faces = _detector.Detect(frame.Image, intensity);
+                Face? pick = null;
+                if (faces.Count > 0)
+                    pick = everFound
+                        ? faces.OrderBy(f => PointD.Distance(new PointD(f.Box.CenterX, f.Box.CenterY), new PointD(lastBox.CenterX, lastBox.CenterY))).First()
+                        : faces[Math.Min(_opt.FaceIndex, faces.Count - 1)];
+                if (pick is not null)
+                {
+                    pts = pick.Landmarks; box = pick.Box; status = TrackStatus.Detected;
+                    tracking = true; everFound = true; sinceVerify = 0; misses = 0;
+                }
+            }
+            if (pts is null)
+            {
+                pending.Enqueue(frame);
+                if (pending.Count > _opt.MaxBridgeFrames)
+                    yield return Emit(pending.Dequeue(), last, null, lastBox, last is null ? TrackStatus.Missing : TrackStatus.Bridged);
+                continue;
+            }
+            int gap = pending.Count, k = 0;
+            while (pending.Count > 0)
+            {
+                k++;
+                var interp = last is null ? pts : Lerp(last, pts, (double)k / (gap + 1));
+                yield return Emit(pending.Dequeue(), interp, null, box, TrackStatus.Bridged);
+            }
+            last = pts; lastBox = box;
+            yield return Emit(frame, pts, pts, box, status);
+        }
+        while (pending.Count > 0)
+            yield return Emit(pending.Dequeue(), last, null, lastBox, last is null ? TrackStatus.Missing : TrackStatus.Bridged);
+    }
+
+    private TrackedFrame Emit(VideoFrame f, PointD[]? landmarks, PointD[]? raw, FaceBox box, TrackStatus status)
+    {
+        switch (status)
+        {
+            case TrackStatus.Detected: DetectedFrames++; break;
+            case TrackStatus.Tracked: TrackedFrames++; break;
+            case TrackStatus.Bridged: BridgedFrames++; break;
+            default: MissingFrames++; break;
+        }
+        PointD[]? smoothed = landmarks;
+        if (landmarks is not null && _opt.Smooth)
+        {
+            if (_filter is null)
+            {
+                double iod = Math.Max(1, FaceLandmarks.InterOcularDistance(landmarks));
+                _filter = new OneEuroFilter(_fps, _opt.MinCutoffHz, _opt.BetaIod / iod);
+            }
+            Span<double> v = stackalloc double[landmarks.Length * 2];
+            for (int i = 0; i < landmarks.Length; i++) { v[2 * i] = landmarks[i].X; v[2 * i + 1] = landmarks[i].Y; }
+            _filter.Filter(v);
+            smoothed = new PointD[landmarks.Length];
+            for (int i = 0; i < smoothed.Length; i++) smoothed[i] = new PointD(v[2 * i], v[2 * i + 1]);
+        }
+        return new TrackedFrame
+        {
+            Index = f.Index, Image = f.Image, Box = status == TrackStatus.Missing ? null : box,
+            Landmarks = smoothed, RawLandmarks = raw, Status = status,
+        };
+    }
+
+    private static PointD[] Lerp(PointD[] a, PointD[] b, double t)
+    {
+        var r = new PointD[a.Length];
+        for (int i = 0; i < a.Length; i++) r[i] = new PointD(a[i].X + (b[i].X - a[i].X) * t, a[i].Y + (b[i].Y - a[i].Y) * t);
+        return r;
+    }
+
+    private static bool MostlyInside(FaceBox b, Mat img)
+    {
+        double iw = Math.Min(b.Right, img.Width - 1) - Math.Max(b.Left, 0) + 1;
+        double ih = Math.Min(b.Bottom, img.Height - 1) - Math.Max(b.Top, 0) + 1;
+        return iw > 0 && ih > 0 && iw * ih >= 0.4 * b.Area && b.Width >= 24;
+    }
+
+    /// <summary>RMS distance of the landmarks from the best similarity placement of the mean shape, over the face size.</summary>
+    internal static double ShapeMisfit(ReadOnlySpan<PointD> pts, ReadOnlySpan<float> mean)
+    {
+        int n = pts.Length;
+        double mx = 0, my = 0, px = 0, py = 0;
+        for (int i = 0; i < n; i++) { mx += mean[2 * i]; my += mean[2 * i + 1]; px += pts[i].X; py += pts[i].Y; }
+        mx /= n; my /= n; px /= n; py /= n;
+        double sxx = 0, a = 0, b = 0, spp = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double ux = mean[2 * i] - mx, uy = mean[2 * i + 1] - my, vx = pts[i].X - px, vy = pts[i].Y - py;
+            sxx += ux * ux + uy * uy; a += ux * vx + uy * vy; b += ux * vy - uy * vx; spp += vx * vx + vy * vy;
+        }
+        // residual of the best similarity: spp - (a^2 + b^2) / sxx; face size: the scale (a^2+b^2)^0.5/sxx
+        double res = Math.Max(0, spp - (a * a + b * b) / sxx);
+        double scale = Math.Sqrt(a * a + b * b) / sxx;
+        return Math.Sqrt(res / n) / Math.Max(scale, 1e-9);
+    }
+}

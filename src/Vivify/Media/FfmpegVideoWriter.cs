@@ -1,0 +1,104 @@
+// FfmpegVideoWriter: writes BGR frames to H.264 MP4 (yuv420p, faststart), animated GIF or
+// animated WebP by piping raw frames to Debian's ffmpeg (OpenCV cannot write H.264 here).
+// Requires: `ffmpeg` on PATH; every frame the same size. Odd sizes are padded by one pixel for
+// yuv420p. Guarantees: writes to a temporary name beside the target and renames only on
+// Complete(); Dispose without Complete deletes the partial file; ffmpeg's own errors surface as a
+// VivifyException naming the output.
+using System.Diagnostics;
+using OpenCvSharp;
+
+namespace Vivify.Media;
+
+public sealed class FfmpegVideoWriter : IDisposable
+{
+    private readonly Process _proc;
+    private readonly Stream _stdin;
+    private readonly string _target, _temp;
+    private readonly int _width, _height;
+    private readonly Task<string> _stderr;
+    private bool _done;
+
+    public static readonly string[] Extensions = [".mp4", ".gif", ".webp"];
+
+    public FfmpegVideoWriter(string path, int width, int height, double fps)
+    {
+        _target = Path.GetFullPath(path);
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        if (!Extensions.Contains(ext)) throw new VivifyException(path, $"unsupported video format '{ext}' (use .mp4, .gif or .webp)");
+        var dir = Path.GetDirectoryName(_target)!;
+        if (!Directory.Exists(dir)) throw new VivifyException(path, "output folder does not exist");
+        _temp = Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(_target)}.partial-{Environment.ProcessId}{ext}");
+        _width = width; _height = height;
+        string fr = fps.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+        string codec = ext switch
+        {
+            ".mp4" => "-vf pad=ceil(iw/2)*2:ceil(ih/2)*2 -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p -movflags +faststart",
+            ".gif" => "-vf split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=3 -loop 0",
+            _ => "-c:v libwebp -lossless 0 -quality 85 -loop 0",
+        };
+        var psi = new ProcessStartInfo("ffmpeg")
+        {
+            RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        foreach (var a in $"-hide_banner -loglevel error -y -f rawvideo -pix_fmt bgr24 -s {width}x{height} -r {fr} -i -".Split(' ')) psi.ArgumentList.Add(a);
+        foreach (var a in codec.Split(' ')) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add(_temp);
+        try { _proc = Process.Start(psi) ?? throw new InvalidOperationException(); }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new VivifyException(path, "ffmpeg is not installed (apt-get install ffmpeg)", e);
+        }
+        _stdin = _proc.StandardInput.BaseStream;
+        _stderr = _proc.StandardError.ReadToEndAsync();
+        _ = _proc.StandardOutput.ReadToEndAsync();
+    }
+
+    public void Write(Mat frame)
+    {
+        if (frame.Width != _width || frame.Height != _height || frame.Type() != MatType.CV_8UC3)
+            throw new ArgumentException($"frame must be {_width}x{_height} BGR");
+        try
+        {
+            if (frame.IsContinuous())
+                unsafe { _stdin.Write(new ReadOnlySpan<byte>((void*)frame.Data, _width * _height * 3)); }
+            else
+            {
+                for (int y = 0; y < _height; y++)
+                    unsafe { _stdin.Write(new ReadOnlySpan<byte>((void*)frame.Ptr(y), _width * 3)); }
+            }
+        }
+        catch (IOException e)
+        {
+            throw new VivifyException(_target, $"ffmpeg stopped: {StderrNow()}", e);
+        }
+    }
+
+    private string StderrNow()
+    {
+        try { _proc.WaitForExit(5000); } catch { }
+        var s = _stderr.IsCompleted ? _stderr.Result.Trim() : "";
+        return s.Length > 0 ? s.Split('\n')[^1] : "unknown error";
+    }
+
+    /// <summary>Finishes encoding and moves the file into place.</summary>
+    public void Complete()
+    {
+        _stdin.Close();
+        _proc.WaitForExit();
+        if (_proc.ExitCode != 0)
+            throw new VivifyException(_target, $"ffmpeg failed: {_stderr.Result.Trim().Split('\n')[^1]}");
+        File.Move(_temp, _target, overwrite: true);
+        _done = true;
+    }
+
+    public void Dispose()
+    {
+        if (!_done)
+        {
+            try { _stdin.Close(); } catch { }
+            try { if (!_proc.WaitForExit(10000)) _proc.Kill(); } catch { }
+            try { File.Delete(_temp); } catch { }
+        }
+        _proc.Dispose();
+    }
+}
