@@ -5,7 +5,7 @@
 // two misses in a row, or a landmark shape far from any face, count as lost: then full-frame
 // detection runs on every frame until the face is back. Frames without a face are held back
 // (at most MaxBridgeFrames) and bridged by interpolating landmarks between the faces on either
-// side; trajectories are smoothed by a 1-euro filter scaled to the face size.
+// side; trajectories are smoothed by LandmarkSmoother (adaptive, 1-euro style).
 // Guarantees: streams (holds at most MaxBridgeFrames frames); every input frame comes out once,
 // in order, with Status saying how its landmarks were obtained; Landmarks is null only for
 // frames before the first face when no face is ever found (Status Missing).
@@ -23,16 +23,16 @@ public sealed record FaceTrackerOptions
     public int FaceIndex { get; init; }
     /// <summary>Smooth trajectories (1-euro filter). Off gives the raw per-frame predictions.</summary>
     public bool Smooth { get; init; } = true;
-    /// <summary>1-euro cut-off at rest, Hz: lower = steadier still face.</summary>
-    public double MinCutoffHz { get; init; } = 1.5;
-    /// <summary>1-euro speed coefficient per inter-ocular distance: higher = less lag on fast motion.</summary>
-    public double BetaIod { get; init; } = 0.6;
+    /// <summary>Smoothing cut-off for a still face, Hz: lower = steadier (LandmarkSmoother).</summary>
+    public double MinCutoffHz { get; init; } = 0.5;
     /// <summary>A cascade checks the tracked face every this many frames.</summary>
     public int VerifyEvery { get; init; } = 10;
     /// <summary>Longest run of face-less frames held back for bridging; longer runs hold the last face.</summary>
     public int MaxBridgeFrames { get; init; } = 50;
     /// <summary>Largest landmark misfit (RMS, as a share of the face size) still taken as a face.</summary>
     public double MaxShapeMisfit { get; init; } = 0.12;
+    /// <summary>The tracked box is kept while the box fitted to the last landmarks overlaps it by more than this (IoU).</summary>
+    public double BoxStickiness { get; init; } = 0.9;
     /// <summary>Skip detection on the first frame: predict on this box instead (the CLI's --box).</summary>
     public FaceBox? FirstBox { get; init; }
 }
@@ -53,8 +53,7 @@ public sealed class FaceTracker
 {
     private readonly FaceDetector _detector;
     private readonly FaceTrackerOptions _opt;
-    private readonly double _fps;
-    private OneEuroFilter? _filter;
+    private readonly LandmarkSmoother _smoother;
 
     public int DetectedFrames { get; private set; }
     public int TrackedFrames { get; private set; }
@@ -64,7 +63,8 @@ public sealed class FaceTracker
 
     public FaceTracker(FaceDetector detector, double fps, FaceTrackerOptions? options = null)
     {
-        _detector = detector; _fps = fps; _opt = options ?? new FaceTrackerOptions();
+        _detector = detector; _opt = options ?? new FaceTrackerOptions();
+        _smoother = new LandmarkSmoother(fps, _opt.MinCutoffHz);
     }
 
     public IEnumerable<TrackedFrame> Track(IEnumerable<VideoFrame> frames)
@@ -89,7 +89,10 @@ public sealed class FaceTracker
             }
             else if (tracking && last is not null)
             {
-                box = FaceLandmarks.BoxFor(last, _detector.Predictor.InitialShape);
+                // Keep the box while the face stays put: a box that follows every pixel of
+                // landmark noise feeds that noise back into the next prediction.
+                var next = FaceLandmarks.BoxFor(last, _detector.Predictor.InitialShape);
+                box = FaceDetector.Overlap(next, lastBox) > _opt.BoxStickiness ? lastBox : next;
                 pts = _detector.Predictor.Predict(intensity, box);
                 var refit = FaceLandmarks.BoxFor(pts, _detector.Predictor.InitialShape);
                 if (FaceDetector.Overlap(refit, box) < 0.85) { box = refit; pts = _detector.Predictor.Predict(intensity, box); }
@@ -98,7 +101,8 @@ public sealed class FaceTracker
                     sinceVerify = 0;
                     misses = _detector.ConfirmFace(frame.Image, box) ? 0 : misses + 1;
                 }
-                if (misses >= 2 || ShapeMisfit(pts, _detector.Predictor.InitialShape) > _opt.MaxShapeMisfit || !MostlyInside(box, frame.Image))
+                if (misses >= 2 || ShapeMisfit(pts, _detector.Predictor.InitialShape) > _opt.MaxShapeMisfit || !MostlyInside(box, frame.Image)
+                    || FaceDetector.InnerFaceContrast(intensity, pts) < _detector.Options.MinInnerFaceContrast)
                 {
                     pts = null; tracking = false; misses = 0; LossCount++;
                 }
@@ -147,20 +151,7 @@ public sealed class FaceTracker
             case TrackStatus.Bridged: BridgedFrames++; break;
             default: MissingFrames++; break;
         }
-        PointD[]? smoothed = landmarks;
-        if (landmarks is not null && _opt.Smooth)
-        {
-            if (_filter is null)
-            {
-                double iod = Math.Max(1, FaceLandmarks.InterOcularDistance(landmarks));
-                _filter = new OneEuroFilter(_fps, _opt.MinCutoffHz, _opt.BetaIod / iod);
-            }
-            Span<double> v = stackalloc double[landmarks.Length * 2];
-            for (int i = 0; i < landmarks.Length; i++) { v[2 * i] = landmarks[i].X; v[2 * i + 1] = landmarks[i].Y; }
-            _filter.Filter(v);
-            smoothed = new PointD[landmarks.Length];
-            for (int i = 0; i < smoothed.Length; i++) smoothed[i] = new PointD(v[2 * i], v[2 * i + 1]);
-        }
+        PointD[]? smoothed = landmarks is not null && _opt.Smooth ? _smoother.Filter(landmarks) : landmarks;
         return new TrackedFrame
         {
             Index = f.Index, Image = f.Image, Box = status == TrackStatus.Missing ? null : box,
