@@ -19,6 +19,7 @@ public static class MediaFile
         CheckReadable(path);
         if (Cv2.HaveImageReader(path)) return MediaKind.Image;
         using var cap = OpenCapture(path);
+        if (cap.FrameWidth <= 0 || cap.FrameHeight <= 0) throw new VivifyException(path, "not an image or a video that can be read (no picture found in it)");
         return MediaKind.Video;
     }
 

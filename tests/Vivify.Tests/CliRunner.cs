@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace Vivify.Tests;
+
+/// <summary>Runs the vivify CLI (the built Vivify.Cli.dll beside the tests) as a user would.</summary>
+public static class CliRunner
+{
+    public sealed record Result(int ExitCode, string StdOut, string StdErr);
+
+    public static Result Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = TestData.RepoRoot,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Vivify.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["OPENCV_LOG_LEVEL"] = "ERROR";
+        psi.Environment["OPENCV_FFMPEG_LOGLEVEL"] = "-8";
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(300_000)) { p.Kill(true); throw new TimeoutException($"vivify {string.Join(' ', args)} hung"); }
+        return new Result(p.ExitCode, output, err.Result);
+    }
+
+    /// <summary>A fresh empty folder for a test's outputs.</summary>
+    public static string TempDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "vivify-tests", Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(d);
+        return d;
+    }
+}
