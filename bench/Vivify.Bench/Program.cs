@@ -1,1 +1,12 @@
-﻿Console.WriteLine("Hello, World!");
+// Vivify's benchmarks.
+//   dotnet run -c Release --project bench/Vivify.Bench -- figures [--dlib-us N --dlib-load-s S]
+//       quick Stopwatch figures for the README (model load, per-face prediction for the
+//       reference and optimised paths, and dlib's C++ when its timing is passed in, tracking fps)
+//   dotnet run -c Release --project bench/Vivify.Bench -- [BenchmarkDotNet arguments]
+//       the BenchmarkDotNet suites (e.g. --filter '*Predictor*')
+using BenchmarkDotNet.Running;
+using Vivify.Bench;
+
+if (args.Length > 0 && args[0] == "figures") return Figures.Run(args[1..]);
+BenchmarkSwitcher.FromAssembly(typeof(Figures).Assembly).Run(args);
+return 0;

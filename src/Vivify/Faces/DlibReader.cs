@@ -2,6 +2,8 @@
 // Requires: the whole serialized blob in memory.
 // Guarantees: integers and floats decode exactly as dlib's deserialize() does; any malformed or
 // truncated input raises InvalidDataException with the byte offset, never garbage values.
+using System.Runtime.CompilerServices;
+
 namespace Vivify.Faces;
 
 internal ref struct DlibReader
@@ -15,6 +17,7 @@ internal ref struct DlibReader
     public bool AtEnd => _pos >= _data.Length;
 
     /// <summary>dlib's signed integer: a control byte (bit 7 = negative, low nibble = byte count), then little-endian bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public long ReadSigned()
     {
         int start = _pos;
@@ -29,6 +32,7 @@ internal ref struct DlibReader
     }
 
     /// <summary>dlib's unsigned integer: as signed but the sign bit must be clear.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong ReadUnsigned()
     {
         int start = _pos;
@@ -46,6 +50,7 @@ internal ref struct DlibReader
         return (int)n;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ulong ReadMagnitude(int size, int start)
     {
         if (_pos + size > _data.Length) throw Truncated(start);
@@ -56,6 +61,7 @@ internal ref struct DlibReader
     }
 
     /// <summary>dlib's float: float_details (int64 mantissa, int16 exponent), value = ldexp((float)mantissa, exponent).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float ReadFloat()
     {
         int start = _pos;
@@ -73,6 +79,7 @@ internal ref struct DlibReader
     }
 
     /// <summary>A dlib column vector matrix&lt;float,0,1&gt;: -nr, -nc, then the elements row-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] ReadFloatColumn(int maxLength)
     {
         long nr = ReadSigned(), nc = ReadSigned();

