@@ -12,6 +12,7 @@ var root = new Command("vivify", "Vivify: bring a still portrait to life with th
     new HelpOption(), new VersionOption(),
 };
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(AnimateCommand.Create());
 root.Subcommands.Add(LandmarksCommand.Create());
 
 try

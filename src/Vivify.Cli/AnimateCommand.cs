@@ -1,0 +1,98 @@
+// `vivify animate --portrait P --driver D -o OUT [options]`: the product's main job.
+// OUT's extension picks the format: .mp4 (H.264), .gif, .webp, or a folder of PNGs.
+using System.CommandLine;
+using OpenCvSharp;
+using Vivify.Animation;
+using Vivify.Faces;
+using Vivify.Media;
+
+namespace Vivify.Cli;
+
+internal static class AnimateCommand
+{
+    public static Command Create()
+    {
+        var portrait = new Option<string>("--portrait", "-p") { Description = "The portrait to animate (an image).", Required = true };
+        var driver = new Option<string>("--driver", "-d") { Description = "The driving video (another person's face).", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "OUT.mp4, OUT.gif, OUT.webp, or a folder (ending in /) for PNG frames.", Required = true };
+        var o = new CommonOptions();
+        var cmd = new Command("animate", "Animate a portrait with the expressions and head motion of a driving video.") { portrait, driver, output };
+        o.AddTo(cmd);
+        cmd.SetAction(r => Run(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(output)!, o.Read(r), r.GetValue(o.Quiet)));
+        return cmd;
+    }
+
+    /// <summary>Options shared by animate and eval.</summary>
+    internal sealed class CommonOptions
+    {
+        public readonly Option<int?> Neutral = new("--neutral-frame") { Description = "The driver's neutral frame (index within the chosen part); default: chosen automatically." };
+        public readonly Option<int> Face = new("--face") { Description = "Which face of a group portrait (0 = the largest).", DefaultValueFactory = _ => 0 };
+        public readonly Option<bool> NoHead = new("--no-head-motion") { Description = "Transfer the expression only, not the head's motion." };
+        public readonly Option<double> Start = new("--start") { Description = "Start of the driver part, seconds.", DefaultValueFactory = _ => 0 };
+        public readonly Option<double?> Duration = new("--duration") { Description = "Length of the driver part, seconds (default: to the end)." };
+        public readonly Option<bool> NoExpansion = new("--no-expansion") { Description = "Ablation: facial points, a fixed ring and the border only (no tracked points on hair, neck, background)." };
+        public readonly Option<bool> NoSmoothing = new("--no-smoothing") { Description = "Ablation: plain piecewise-affine warp everywhere." };
+        public readonly Option<long> MaxPixels = new("--max-pixels") { Description = "Refuse portraits larger than this many pixels.", DefaultValueFactory = _ => MediaFile.DefaultMaxPixels };
+        public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "No progress display." };
+
+        public void AddTo(Command c)
+        {
+            foreach (var opt in new Option[] { Neutral, Face, NoHead, Start, Duration, NoExpansion, NoSmoothing, MaxPixels, Quiet }) c.Options.Add(opt);
+        }
+
+        public AnimationOptions Read(ParseResult r) => new()
+        {
+            NeutralFrame = r.GetValue(Neutral), FaceIndex = r.GetValue(Face), HeadMotion = !r.GetValue(NoHead),
+            Start = r.GetValue(Start), Duration = r.GetValue(Duration), Expansion = !r.GetValue(NoExpansion),
+            Smoothing = !r.GetValue(NoSmoothing), MaxPixels = r.GetValue(MaxPixels),
+        };
+    }
+
+    private static int Run(string portraitPath, string driverPath, string outPath, AnimationOptions opt, bool quiet)
+    {
+        if (opt.Start < 0) throw new VivifyException(null, "--start must be 0 or more");
+        if (opt.Duration is <= 0) throw new VivifyException(null, "--duration must be more than 0");
+        var sink = FrameSink.Check(outPath);
+        if (MediaFile.Probe(portraitPath) != MediaKind.Image) throw new VivifyException(portraitPath, "the portrait must be an image, not a video");
+        if (MediaFile.Probe(driverPath) != MediaKind.Video) throw new VivifyException(driverPath, "the driver must be a video, not a still image");
+        using var portrait = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
+        using var detector = new FaceDetector();
+        var progress = new ProgressReporter(quiet);
+        int expected = EstimateFrames(driverPath, opt);
+        var driver = progress.Run("tracking driver", expected, report =>
+            DriverTrack.Analyse(driverPath, detector, new DriverTrack.Options { Start = opt.Start, Duration = opt.Duration }, report));
+        using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, opt);
+        if (!quiet)
+        {
+            if (animator.PortraitFaceCount > 1 && opt.FaceIndex == 0)
+                Console.Error.WriteLine($"vivify: {portraitPath}: {animator.PortraitFaceCount} faces found; animating the largest (choose another with --face N)");
+            if (driver.BridgedFrames > 0)
+                Console.Error.WriteLine($"vivify: {driverPath}: the face was lost on {driver.BridgedFrames} of {driver.FrameCount} frames; they were bridged from their neighbours");
+        }
+        using (var writer = FrameSink.Open(outPath, sink, portrait.Width, portrait.Height, driver.Fps))
+        {
+            progress.Run("rendering", driver.FrameCount, report =>
+            {
+                using var frame = new Mat();
+                for (int i = 0; i < driver.FrameCount; i++)
+                {
+                    animator.Render(i, frame);
+                    writer.Write(frame);
+                    report(i + 1);
+                }
+                return 0;
+            });
+            writer.Complete();
+        }
+        if (!quiet) Console.Error.WriteLine($"vivify: wrote {outPath} ({driver.FrameCount} frames, {portrait.Width}x{portrait.Height}, {driver.Fps:0.##} fps; neutral frame {animator.NeutralFrame}, {animator.Points.ExpansionCount} expansion points)");
+        return 0;
+    }
+
+    internal static int EstimateFrames(string path, AnimationOptions opt)
+    {
+        using var r = new VideoReader(path);
+        int total = r.FrameCountHint - (int)Math.Round(opt.Start * r.Fps);
+        if (opt.Duration is { } d) total = Math.Min(total, (int)Math.Round(d * r.Fps));
+        return Math.Max(total, 0);
+    }
+}

@@ -1,0 +1,26 @@
+// AnimationOptions: what the user chooses for one animation (immutable).
+using Vivify.Media;
+using Vivify.Warping;
+
+namespace Vivify.Animation;
+
+public sealed record AnimationOptions
+{
+    /// <summary>The driver's neutral frame (index in the clip); null = chosen automatically.</summary>
+    public int? NeutralFrame { get; init; }
+    /// <summary>Which face of the portrait (0 = largest).</summary>
+    public int FaceIndex { get; init; }
+    /// <summary>Transfer the driver's head motion (off: expression only).</summary>
+    public bool HeadMotion { get; init; } = true;
+    /// <summary>Expand correspondences beyond the face with tracked non-facial points (ablation switch).</summary>
+    public bool Expansion { get; init; } = true;
+    /// <summary>Confidence-aware smoothing of the warp away from the face (ablation switch).</summary>
+    public bool Smoothing { get; init; } = true;
+    /// <summary>Part of the driver, seconds.</summary>
+    public double Start { get; init; }
+    public double? Duration { get; init; }
+    public long MaxPixels { get; init; } = MediaFile.DefaultMaxPixels;
+    /// <summary>Smallest portrait face accepted, as the distance between the eye centres in pixels.</summary>
+    public double MinFaceIod { get; init; } = 20;
+    public WarpOptions Warp { get; init; } = WarpOptions.Default;
+}

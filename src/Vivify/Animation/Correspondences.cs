@@ -1,0 +1,139 @@
+// Correspondences: the point sets the warp moves (TECHNIQUE.md stages 2 and 3).
+// Facial points: p_i = l^T + A (l_i^V - l_0^V), A the linear part of the similarity S that maps
+// the driver's neutral landmarks onto the portrait's (fitted on stable points). Expansion points:
+// the driver's tracked non-facial points, placed in the portrait through S and moved by A times
+// their own motion; those outside the portrait, near the face or crowded are dropped. Fixed
+// points: a ring along the image border (and, without expansion, a ring around the face).
+// Guarantees: Reference and Current(i) have the same length and order; facial points first
+// (68), then expansion, then fixed; fixed points never move.
+using Vivify.Faces;
+using Vivify.Geometry;
+
+namespace Vivify.Animation;
+
+public sealed class Correspondences
+{
+    /// <summary>Eye corners, nose bridge and base, and the jaw near the ears: points that move with the head, not with expressions.</summary>
+    public static readonly int[] StableIndices = [0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45];
+
+    private readonly DriverTrack _driver;
+    private readonly PointD[] _portrait;
+    private readonly int _neutral;
+    private readonly Similarity _align;
+    private readonly bool _headMotion;
+    private readonly int[] _expansion;          // indices into driver.Points kept
+    private readonly PointD[] _fixed;
+    private readonly int _width, _height;
+
+    public PointD[] Reference { get; }
+    public bool[] IsFacial { get; }
+    public int ExpansionCount => _expansion.Length;
+    public int FixedCount => _fixed.Length;
+    public Similarity Alignment => _align;
+
+    public Correspondences(DriverTrack driver, PointD[] portraitLandmarks, int neutralFrame, int width, int height, AnimationOptions opt)
+    {
+        _driver = driver; _portrait = portraitLandmarks; _neutral = neutralFrame; _headMotion = opt.HeadMotion;
+        _width = width; _height = height;
+        _align = Similarity.Fit(driver.Landmarks[neutralFrame], portraitLandmarks, StableIndices);
+        double iod = FaceLandmarks.InterOcularDistance(portraitLandmarks);
+        _expansion = opt.Expansion ? SelectExpansion(iod) : [];
+        _fixed = [.. BorderRing(width, height), .. opt.Expansion ? [] : FaceRing(portraitLandmarks, width, height)];
+        Reference = [.. portraitLandmarks, .. _expansion.Select(k => _align.Apply(driver.Points[k][neutralFrame])), .. _fixed];
+        IsFacial = [.. Enumerable.Repeat(true, portraitLandmarks.Length), .. Enumerable.Repeat(false, _expansion.Length + _fixed.Length)];
+    }
+
+    /// <summary>The head's motion in the driver from the neutral frame to frame i (a similarity on stable points).</summary>
+    public Similarity HeadMotionAt(int i) => Similarity.Fit(_driver.Landmarks[_neutral], _driver.Landmarks[i], StableIndices);
+
+    /// <summary>Where every point is in output frame i (clip frame index).</summary>
+    public PointD[] Current(int i)
+    {
+        var cur = new PointD[Reference.Length];
+        var l0 = _driver.Landmarks[_neutral];
+        var li = _driver.Landmarks[i];
+        Similarity undoHead = _headMotion ? Similarity.Identity : HeadMotionAt(i).Inverse();
+        for (int k = 0; k < _portrait.Length; k++)
+            cur[k] = _portrait[k] + _align.ApplyLinear(undoHead.Apply(li[k]) - l0[k]);
+        int o = _portrait.Length;
+        for (int e = 0; e < _expansion.Length; e++)
+        {
+            var traj = _driver.Points[_expansion[e]];
+            var moved = _headMotion ? Reference[o + e] + _align.ApplyLinear(traj[i] - traj[_neutral]) : Reference[o + e];
+            cur[o + e] = new PointD(Math.Clamp(moved.X, 1, _width - 2), Math.Clamp(moved.Y, 1, _height - 2));
+        }
+        o += _expansion.Length;
+        for (int f = 0; f < _fixed.Length; f++) cur[o + f] = _fixed[f];
+        return cur;
+    }
+
+    private int[] SelectExpansion(double iod)
+    {
+        var hull = ConvexHull(_portrait);
+        double margin = 0.02 * Math.Min(_width, _height);
+        var kept = new List<int>();
+        var keptPos = new List<PointD>();
+        for (int k = 0; k < _driver.Points.Count; k++)
+        {
+            var q = _align.Apply(_driver.Points[k][_neutral]);
+            if (q.X < margin || q.Y < margin || q.X > _width - 1 - margin || q.Y > _height - 1 - margin) continue;
+            if (InsidePolygon(hull, q)) continue;
+            if (_portrait.Min(p => PointD.Distance(p, q)) < 0.35 * iod) continue;
+            if (keptPos.Any(p => PointD.Distance(p, q) < 0.2 * iod)) continue;
+            kept.Add(k); keptPos.Add(q);
+        }
+        return [.. kept];
+    }
+
+    /// <summary>Fixed points along the border, corners included, about every eighth of a side.</summary>
+    public static PointD[] BorderRing(int width, int height, int perSide = 8)
+    {
+        var pts = new List<PointD>();
+        double w = width - 1, h = height - 1;
+        for (int i = 0; i < perSide; i++)
+        {
+            double t = (double)i / perSide;
+            pts.Add(new PointD(t * w, 0)); pts.Add(new PointD(w, t * h));
+            pts.Add(new PointD(w - t * w, h)); pts.Add(new PointD(0, h - t * h));
+        }
+        return [.. pts];
+    }
+
+    /// <summary>The plain baseline's fixed ring: 16 points around the face at 1.6 times its radius, those inside the image.</summary>
+    public static PointD[] FaceRing(PointD[] face, int width, int height)
+    {
+        var c = FaceLandmarks.Mean(face);
+        double r = 1.6 * face.Max(p => PointD.Distance(p, c));
+        double m = 0.02 * Math.Min(width, height);
+        return [.. Enumerable.Range(0, 16).Select(k => new PointD(c.X + r * Math.Cos(k * Math.PI / 8), c.Y + r * Math.Sin(k * Math.PI / 8)))
+            .Where(p => p.X > m && p.Y > m && p.X < width - 1 - m && p.Y < height - 1 - m)];
+    }
+
+    internal static PointD[] ConvexHull(IReadOnlyList<PointD> pts)
+    {
+        var s = pts.OrderBy(p => p.X).ThenBy(p => p.Y).ToArray();
+        if (s.Length < 3) return s;
+        var hull = new List<PointD>();
+        static double Cross(PointD o, PointD a, PointD b) => (a.X - o.X) * (b.Y - o.Y) - (a.Y - o.Y) * (b.X - o.X);
+        foreach (var pass in new[] { s, s.Reverse().ToArray() })
+        {
+            int start = hull.Count;
+            foreach (var p in pass)
+            {
+                while (hull.Count >= start + 2 && Cross(hull[^2], hull[^1], p) <= 0) hull.RemoveAt(hull.Count - 1);
+                hull.Add(p);
+            }
+            hull.RemoveAt(hull.Count - 1);
+        }
+        return [.. hull];
+    }
+
+    internal static bool InsidePolygon(PointD[] poly, PointD p)
+    {
+        bool inside = false;
+        for (int i = 0, j = poly.Length - 1; i < poly.Length; j = i++)
+            if ((poly[i].Y > p.Y) != (poly[j].Y > p.Y) && p.X < (poly[j].X - poly[i].X) * (p.Y - poly[i].Y) / (poly[j].Y - poly[i].Y) + poly[i].X)
+                inside = !inside;
+        return inside;
+    }
+}

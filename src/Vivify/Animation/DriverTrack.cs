@@ -1,0 +1,145 @@
+// DriverTrack: everything the animation needs from the driving video, gathered in one streaming
+// pass: the tracked 68 landmarks of every frame, and trajectories of trackable non-facial points
+// (hair, ears, neck, shoulders, background) followed by pyramidal Lucas-Kanade with a
+// forward-backward check (TECHNIQUE.md stages 1 and 3).
+// Requires: a readable video with a face. Guarantees: holds points, never frames (memory grows
+// by a few kB per frame); Points[k][i] is defined for every frame i of the clip for the points
+// that survived the whole clip (the others are dropped); frames without a face are bridged and
+// counted; a clip with no face at all raises VivifyException naming the file.
+using OpenCvSharp;
+using Vivify.Faces;
+using Vivify.Geometry;
+using Vivify.Media;
+
+namespace Vivify.Animation;
+
+public sealed class DriverTrack
+{
+    public required string Path { get; init; }
+    public required double Fps { get; init; }
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    /// <summary>Index in the file of the clip's first frame (from --start).</summary>
+    public required int FirstFrameIndex { get; init; }
+    /// <summary>Smoothed landmarks per clip frame.</summary>
+    public required List<PointD[]> Landmarks { get; init; }
+    public required List<TrackStatus> Status { get; init; }
+    /// <summary>Non-facial point trajectories: Points[k][i] = point k in clip frame i.</summary>
+    public required List<PointD[]> Points { get; init; }
+    public int FrameCount => Landmarks.Count;
+    public int BridgedFrames => Status.Count(s => s == TrackStatus.Bridged);
+
+    public sealed record Options
+    {
+        public double Start { get; init; }
+        public double? Duration { get; init; }
+        public int FaceIndex { get; init; }
+        /// <summary>Most non-facial points selected (good features to track).</summary>
+        public int MaxPoints { get; init; } = 160;
+        /// <summary>Points are taken within this many face-box sizes of the face centre.</summary>
+        public double BandFaces { get; init; } = 1.6;
+        public bool TrackPoints { get; init; } = true;
+        public double ForwardBackwardMaxPx { get; init; } = 1.0;
+    }
+
+    /// <summary>Runs the pass; <paramref name="progress"/> gets the number of frames done.</summary>
+    public static DriverTrack Analyse(string path, FaceDetector detector, Options? options = null, Action<int>? progress = null)
+    {
+        var opt = options ?? new Options();
+        using var reader = new VideoReader(path);
+        var tracker = new FaceTracker(detector, reader.Fps, new FaceTrackerOptions { FaceIndex = opt.FaceIndex });
+        var landmarks = new List<PointD[]>();
+        var status = new List<TrackStatus>();
+        var traj = new List<List<PointD>>();
+        var alive = new List<bool>();
+        Mat? prevGray = null;
+        Point2f[] pts = [];
+        int first = -1;
+        try
+        {
+            foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration)))
+            {
+                using (f)
+                {
+                    if (first < 0) first = f.Index;
+                    landmarks.Add(f.Landmarks ?? []);
+                    status.Add(f.Status);
+                    var gray = new Mat();
+                    Cv2.CvtColor(f.Image, gray, ColorConversionCodes.BGR2GRAY);
+                    if (opt.TrackPoints)
+                    {
+                        if (prevGray is null)
+                        {
+                            // Points are chosen on the first frame with a face (usually frame 0).
+                            if (f.Landmarks is not null) pts = SelectPoints(gray, f.Landmarks, opt);
+                            foreach (var p in pts) { traj.Add([new PointD(p.X, p.Y)]); alive.Add(true); }
+                            if (f.Landmarks is null) { gray.Dispose(); continue; }
+                        }
+                        else if (pts.Length > 0)
+                        {
+                            var next = TrackForwardBackward(prevGray, gray, pts, opt.ForwardBackwardMaxPx, out var ok);
+                            for (int k = 0; k < pts.Length; k++)
+                            {
+                                if (!ok[k]) alive[k] = false;
+                                traj[k].Add(new PointD(next[k].X, next[k].Y));
+                            }
+                            pts = next;
+                        }
+                        prevGray?.Dispose();
+                        prevGray = gray;
+                    }
+                    else gray.Dispose();
+                    progress?.Invoke(landmarks.Count);
+                }
+            }
+        }
+        finally { prevGray?.Dispose(); }
+        if (tracker.DetectedFrames + tracker.TrackedFrames == 0)
+            throw new VivifyException(path, landmarks.Count == 0 ? "no frames in the chosen part of the video" : $"no face found in any of its {landmarks.Count} frames");
+        // frames before the first face got no landmarks: hold the first face
+        var firstFace = landmarks.First(l => l.Length > 0);
+        for (int i = 0; i < landmarks.Count && landmarks[i].Length == 0; i++) landmarks[i] = firstFace;
+        var points = new List<PointD[]>();
+        for (int k = 0; k < traj.Count; k++)
+            if (alive[k] && traj[k].Count == landmarks.Count) points.Add([.. traj[k]]);
+        return new DriverTrack
+        {
+            Path = path, Fps = reader.Fps, Width = reader.Width, Height = reader.Height, FirstFrameIndex = Math.Max(first, 0),
+            Landmarks = landmarks, Status = status, Points = points,
+        };
+    }
+
+    private static Point2f[] SelectPoints(Mat gray, PointD[] face, Options opt)
+    {
+        var box = FaceLandmarks.BoxFor(face, ShapePredictor.Default.InitialShape);
+        double size = box.Width;
+        using var mask = new Mat(gray.Size(), MatType.CV_8UC1, Scalar.All(0));
+        var c = new Point((int)box.CenterX, (int)box.CenterY);
+        Cv2.Circle(mask, c, (int)(opt.BandFaces * size), Scalar.All(255), -1);
+        // not on the face itself: its landmarks already say how it moves
+        var hull = Cv2.ConvexHull(face.Select(p => new Point((int)p.X, (int)p.Y)).ToArray());
+        Cv2.FillConvexPoly(mask, hull, Scalar.All(0));
+        var corners = Cv2.GoodFeaturesToTrack(gray, opt.MaxPoints, 0.01, Math.Max(4, size * 0.06), mask, 5, false, 0.04);
+        return corners;
+    }
+
+    private static Point2f[] TrackForwardBackward(Mat prev, Mat next, Point2f[] pts, double maxFb, out bool[] ok)
+    {
+        var fwd = new Point2f[pts.Length];
+        var back = new Point2f[pts.Length];
+        var win = new Size(21, 21);
+        var crit = new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 20, 0.03);
+        byte[] s1 = [], s2 = [];
+        float[] e1 = [], e2 = [];
+        Cv2.CalcOpticalFlowPyrLK(prev, next, pts, ref fwd, out s1, out e1, win, 3, crit);
+        Cv2.CalcOpticalFlowPyrLK(next, prev, fwd, ref back, out s2, out e2, win, 3, crit);
+        ok = new bool[pts.Length];
+        for (int k = 0; k < pts.Length; k++)
+        {
+            double fb = Math.Sqrt((back[k].X - pts[k].X) * (back[k].X - pts[k].X) + (back[k].Y - pts[k].Y) * (back[k].Y - pts[k].Y));
+            ok[k] = s1[k] == 1 && s2[k] == 1 && fb <= maxFb && fwd[k].X >= 0 && fwd[k].Y >= 0 && fwd[k].X < next.Width && fwd[k].Y < next.Height;
+            if (!ok[k]) fwd[k] = pts[k];
+        }
+        return fwd;
+    }
+}

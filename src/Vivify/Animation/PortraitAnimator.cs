@@ -1,0 +1,62 @@
+// PortraitAnimator: the product's main job as an API (TECHNIQUE.md stages 1-4): a portrait and
+// an analysed driver in, full-resolution animated frames out.
+// Requires: a BGR portrait with a face of at least MinFaceIod between the eyes; a DriverTrack.
+// Guarantees: Render(i) gives output frame i at the portrait's full resolution; frame by frame,
+// nothing but the portrait and the driver's points is held, so memory does not grow with the
+// driver's length. Faults the user can fix raise VivifyException naming the file.
+using OpenCvSharp;
+using Vivify.Faces;
+using Vivify.Geometry;
+using Vivify.Warping;
+
+namespace Vivify.Animation;
+
+public sealed class PortraitAnimator : IDisposable
+{
+    private readonly Mat _portrait;
+    private readonly ConfidenceAwareWarp _warp;
+
+    public DriverTrack Driver { get; }
+    public AnimationOptions Options { get; }
+    public Correspondences Points { get; }
+    public Face PortraitFace { get; }
+    public int PortraitFaceCount { get; }
+    public int NeutralFrame { get; }
+    public int FrameCount => Driver.FrameCount;
+    public int Width => _portrait.Width;
+    public int Height => _portrait.Height;
+
+    /// <summary>Finds the portrait's face and prepares the warp. The portrait Mat is kept (not copied) until Dispose.</summary>
+    public PortraitAnimator(Mat portrait, string portraitName, DriverTrack driver, FaceDetector detector, AnimationOptions? options = null)
+    {
+        Options = options ?? new AnimationOptions();
+        Driver = driver;
+        _portrait = portrait;
+        var faces = detector.Detect(portrait);
+        if (faces.Count == 0) throw new VivifyException(portraitName, "no face found in the portrait");
+        if (Options.FaceIndex >= faces.Count)
+            throw new VivifyException(portraitName, $"--face {Options.FaceIndex} asked for, but the portrait has {faces.Count} face(s) (0 is the largest)");
+        PortraitFaceCount = faces.Count;
+        PortraitFace = faces[Options.FaceIndex];
+        double iod = PortraitFace.InterOcularDistance;
+        if (iod < Options.MinFaceIod)
+            throw new VivifyException(portraitName, $"the face is too small to animate: {iod:0} px between the eyes, at least {Options.MinFaceIod:0} px needed (use a larger or closer-cropped portrait)");
+        NeutralFrame = Options.NeutralFrame ?? Animation.NeutralFrame.Choose(driver, PortraitFace.Landmarks);
+        if (NeutralFrame < 0 || NeutralFrame >= driver.FrameCount)
+            throw new VivifyException(driver.Path, $"--neutral-frame {NeutralFrame} is outside the clip's {driver.FrameCount} frames");
+        Points = new Correspondences(driver, PortraitFace.Landmarks, NeutralFrame, portrait.Width, portrait.Height, Options);
+        _warp = new ConfidenceAwareWarp(portrait.Width, portrait.Height, Points.Reference, Points.IsFacial,
+            Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing });
+    }
+
+    /// <summary>The animated portrait's landmarks in frame i (where the warp puts the portrait's face).</summary>
+    public PointD[] LandmarksAt(int i) => Points.Current(i)[..FaceLandmarks.Count];
+
+    /// <summary>Renders output frame i into <paramref name="output"/> (allocated when empty).</summary>
+    public void Render(int i, Mat output)
+    {
+        _warp.Warp(Points.Current(i), _portrait, output);
+    }
+
+    public void Dispose() => _warp.Dispose();
+}
