@@ -5,8 +5,10 @@
 // BuildMap(current) fills MapX/MapY (for each output pixel, its source position in the
 // portrait) and Apply() resamples the portrait through them (bilinear, BORDER_REPLICATE).
 //
-// The map: the exact backward field is piecewise affine (TriangleRaster: current triangles,
-// barycentric coordinates, reference triangles; fold-over policy described there). With
+// The map: first, fold-overs caused by untrusted points are undone by moving those points
+// (Untangler; facial and border points never move). Then the exact backward field is piecewise
+// affine (TriangleRaster: current triangles, barycentric coordinates, reference triangles;
+// the policy for folds that remain, among trusted points, is described there). With
 // D(x) = source(x) - x and d = signed distance of source(x) from the face hull (in the portrait,
 // so the region travels with the face), the smoothing radius is r = Rmax * clamp(d / ramp, 0, 1)
 // and the weight of the smoothed field is w = clamp(r / MinRadiusPx, 0, 1). The map is
@@ -27,8 +29,12 @@ using Vivify.Geometry;
 
 namespace Vivify.Warping;
 
-/// <summary>What BuildMap met in the last frame; FilledPixels counts full-resolution pixels no triangle covered.</summary>
-public readonly record struct WarpFrameStats(int FlippedTriangles, int DegenerateTriangles, long FilledPixels);
+/// <summary>
+/// What BuildMap met in the last frame: non-facial points moved to undo fold-overs, triangles
+/// still flipped or degenerate after that, full-resolution pixels in the exact region that no
+/// triangle covered (filled along their row).
+/// </summary>
+public readonly record struct WarpFrameStats(int UntangledPoints, int FlippedTriangles, int DegenerateTriangles, long FilledPixels);
 
 public sealed class ConfidenceAwareWarp : IDisposable
 {
@@ -38,17 +44,24 @@ public sealed class ConfidenceAwareWarp : IDisposable
     private readonly Triangle[] _tris;
     private readonly FaceRegion _face;
     private readonly TriangleRaster _raster;
+    private readonly Untangler _untangler;
     private readonly SampleGrid _full, _coarse;
     private readonly double[] _nominalRadii;
     private readonly double _maxRadius, _ramp;
-    private readonly float _radiusSlope, _weightSlope;   // r = slope * d (capped); w = slope * d (capped)
+    private readonly float _invRamp, _maxRadiusF, _invMinRadius;
+    private readonly float _fullWeightDistance;   // d at and beyond which w = 1
 
     // optimised-path state, reused across frames
     private readonly FieldSmoother? _smoother;
     private readonly float[] _coarseSrcX, _coarseSrcY, _coarseDX, _coarseDY, _smoothX, _smoothY;
     private readonly int[] _colI0, _rowJ0;
     private readonly float[] _colFx, _rowFy;
+    private const int SpanMargin = 2;
+    private readonly float[] _coarseWeight, _coarseDist, _hx, _hy;
+    private readonly int[] _coarseLo, _coarseHi, _spanLo, _spanHi;
+    private readonly IntPtr _mapXData, _mapYData;
     private long _filled;
+    internal static long[] T = new long[4];
 
     public int Width { get; }
     public int Height { get; }
@@ -79,11 +92,19 @@ public sealed class ConfidenceAwareWarp : IDisposable
         for (int i = 0; i < _ref.Length; i++) if (isFacial[i]) facial.Add(_ref[i]);
         _face = new FaceRegion(width, height, facial);
         _raster = new TriangleRaster(_tris, _ref);
+        var pinned = new bool[_ref.Length];
+        for (int i = 0; i < _ref.Length; i++)
+            pinned[i] = isFacial[i] || _ref[i].X <= 0.5 || _ref[i].Y <= 0.5 || _ref[i].X >= width - 1.5 || _ref[i].Y >= height - 1.5;
+        _untangler = new Untangler(_tris, _ref, pinned, Options.UntangleIterations);
 
         _maxRadius = Options.MaxRadiusPx(width, height);
         _ramp = Options.RampDistancePx(width, height);
-        _radiusSlope = (float)(_maxRadius / _ramp);
-        _weightSlope = (float)(_maxRadius / (_ramp * Options.MinRadiusPx));
+        _invRamp = (float)(1 / _ramp); _maxRadiusF = (float)_maxRadius; _invMinRadius = (float)(1 / Options.MinRadiusPx);
+        {
+            double lo = 0, hi = _ramp;   // smallest d with Radius(d) >= MinRadiusPx
+            for (int it = 0; it < 60; it++) { double mid = 0.5 * (lo + hi); if (Radius((float)mid) >= Options.MinRadiusPx) hi = mid; else lo = mid; }
+            _fullWeightDistance = (float)hi;
+        }
         int k = Options.Levels;
         _nominalRadii = k == 1 ? [_maxRadius]
             : Enumerable.Range(0, k).Select(i => Options.MinRadiusPx * Math.Pow(_maxRadius / Options.MinRadiusPx, i / (double)(k - 1))).ToArray();
@@ -94,6 +115,14 @@ public sealed class ConfidenceAwareWarp : IDisposable
         _coarseSrcX = new float[n]; _coarseSrcY = new float[n];
         _coarseDX = new float[n]; _coarseDY = new float[n];
         _smoothX = new float[n]; _smoothY = new float[n];
+        _coarseWeight = new float[n];
+        _coarseDist = new float[n];
+        _hx = new float[_coarse.Height * width]; _hy = new float[_coarse.Height * width];
+        for (int j = 0; j < _coarse.Height; j++)
+            for (int i = 0; i < _coarse.Width; i++)
+                _coarseDist[j * _coarse.Width + i] = (float)_face.SignedDistanceAt(i * _coarse.Sx, j * _coarse.Sy);
+        _coarseLo = new int[_coarse.Height]; _coarseHi = new int[_coarse.Height];
+        _spanLo = new int[height]; _spanHi = new int[height];
         if (Options.Smoothing) _smoother = new FieldSmoother(_coarse, _nominalRadii);
 
         // bilinear upsampling tables, coarse grid -> pixels
@@ -104,6 +133,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
 
         MapX = new Mat(height, width, MatType.CV_32FC1);
         MapY = new Mat(height, width, MatType.CV_32FC1);
+        _mapXData = MapX.Data; _mapYData = MapY.Data;
     }
 
     private static void Locate(double u, int n, out int i0, out float f)
@@ -112,69 +142,115 @@ public sealed class ConfidenceAwareWarp : IDisposable
         f = (float)Math.Clamp(u - i0, 0, 1);
     }
 
+    private static float SmoothStep(float u) => u <= 0 ? 0 : u >= 1 ? 1 : u * u * (3 - 2 * u);
+
+    /// <summary>Smoothing radius for signed distance d from the face: Rmax smoothstep(d / ramp).</summary>
+    private float Radius(float d) => _maxRadiusF * SmoothStep(d * _invRamp);
+
+    /// <summary>Weight of the smoothed field for radius r: smoothstep(r / MinRadiusPx).</summary>
+    private float Weight(float r) => SmoothStep(r * _invMinRadius);
+
     /// <summary>Signed distance (px) of a portrait point from the face region, negative inside.</summary>
     public double DistanceFromFace(double x, double y) => _face.SignedDistanceAt(x, y);
 
     /// <summary>Smoothing radius (px) wanted at a portrait point: 0 on the face, growing to the cap.</summary>
-    public double SmoothingRadiusAt(double x, double y)
-        => _maxRadius * Math.Clamp(DistanceFromFace(x, y) / _ramp, 0, 1);
+    public double SmoothingRadiusAt(double x, double y) => Radius((float)DistanceFromFace(x, y));
+
+    /// <summary>Checks the current points, untangles them, sets up the destination triangles.</summary>
+    private void Prepare(ReadOnlySpan<PointD> current)
+    {
+        if (current.Length != _ref.Length)
+            throw new ArgumentException($"expected {_ref.Length} current points, got {current.Length}", nameof(current));
+        foreach (var p in current)
+            if (!double.IsFinite(p.X) || !double.IsFinite(p.Y)) throw new ArgumentException($"current point is not finite: {p}", nameof(current));
+        _raster.Setup(_untangler.Apply(current));
+    }
 
     /// <summary>Builds MapX/MapY for the current positions of the reference points (optimised path).</summary>
     public unsafe void BuildMap(ReadOnlySpan<PointD> current)
     {
-        _raster.Setup(current);
+        if (MapX.Data != _mapXData || MapY.Data != _mapYData || MapX.Width != Width || MapY.Height != Height)
+            throw new InvalidOperationException("MapX/MapY were reallocated by the caller; they belong to the warp");
+        Prepare(current);
         _filled = 0;
-        if (_smoother is not null) BuildSmoothedCoarseField();
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_smoother is not null)
+        {
+            BuildSmoothedCoarseField();
+            ExactSpans();
+        }
+        else
+        {
+            Array.Fill(_spanLo, 0); Array.Fill(_spanHi, Width - 1);
+        }
 
+        T[0] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         int bands = (Height + RowsPerBand - 1) / RowsPerBand;
-        Parallel.For(0, bands, () => new float[2 * _coarse.Width], (b, _, rowBuf) =>
+        if (_smoother is not null) UpsampleCoarseRows();
+        Parallel.For(0, bands, b =>
         {
             int y0 = b * RowsPerBand, y1 = Math.Min(Height, y0 + RowsPerBand);
-            float* mx = (float*)MapX.Data, my = (float*)MapY.Data;
-            new Span<float>(mx + (long)y0 * Width, (y1 - y0) * Width).Fill(float.NaN);
-            _raster.RasterizeRows(_full, y0, y1, mx, my);
+            float* mx = (float*)_mapXData, my = (float*)_mapYData;
+            for (int y = y0; y < y1; y++)
+                if (_spanHi[y] >= _spanLo[y])
+                    new Span<float>(mx + (long)y * Width + _spanLo[y], _spanHi[y] - _spanLo[y] + 1).Fill(float.NaN);
+            long z0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _raster.RasterizeRows(_full, y0, y1, mx, my, _spanLo, _spanHi);
+            Interlocked.Add(ref T[1+2], 0);
+            long z1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            Interlocked.Add(ref T[3], z1 - z0);
             long filled = 0;
             for (int y = y0; y < y1; y++)
             {
                 float* rx = mx + (long)y * Width, ry = my + (long)y * Width;
-                filled += TriangleRaster.HoleFill(_full, y, rx, ry);
-                if (_smoother is not null) FinishRow(y, rx, ry, rowBuf);
+                if (_spanHi[y] >= _spanLo[y]) filled += TriangleRaster.HoleFill(_full, y, rx, ry, _spanLo[y], _spanHi[y]);
+                if (_smoother is not null) FinishRow(y, rx, ry);
             }
             if (filled != 0) Interlocked.Add(ref _filled, filled);
-            return rowBuf;
-        }, _ => { });
-        LastStats = new WarpFrameStats(_raster.FlippedCount, _raster.DegenerateCount, _filled);
+            Interlocked.Add(ref T[2], System.Diagnostics.Stopwatch.GetTimestamp() - z1);
+        });
+        LastStats = new WarpFrameStats(_untangler.MovedCount, _raster.FlippedCount, _raster.DegenerateCount, _filled);
     }
 
-    /// <summary>Exact field on the coarse grid, blurred at every level, blended per sample by its radius.</summary>
+    /// <summary>
+    /// Exact field on the coarse grid, blurred at every level, blended per sample by its radius;
+    /// also each coarse sample's weight of the smoothed field (for ExactSpans).
+    /// </summary>
     private unsafe void BuildSmoothedCoarseField()
     {
         var g = _coarse;
         int w = g.Width, h = g.Height;
+        var radii = _smoother!.RadiiPx;
+        var dist = _face.SignedDistance;
         fixed (float* sx = _coarseSrcX, sy = _coarseSrcY, dx = _coarseDX, dy = _coarseDY)
         {
+            long q0 = System.Diagnostics.Stopwatch.GetTimestamp();
             _coarseSrcX.AsSpan().Fill(float.NaN);
             _raster.RasterizeRows(g, 0, h, sx, sy);
+
             for (int j = 0; j < h; j++)
             {
                 TriangleRaster.HoleFill(g, j, sx + j * w, sy + j * w);
+                float yj = (float)(j * g.Sy);
                 for (int i = 0; i < w; i++)
                 {
                     dx[j * w + i] = sx[j * w + i] - (float)(i * g.Sx);
-                    dy[j * w + i] = sy[j * w + i] - (float)(j * g.Sy);
+                    dy[j * w + i] = sy[j * w + i] - yj;
                 }
             }
-            _smoother!.Smooth(dx, dy);
+            long q = System.Diagnostics.Stopwatch.GetTimestamp();
+            _smoother.Smooth(dx, dy);
+            T[1] += System.Diagnostics.Stopwatch.GetTimestamp() - q;
         }
-        var radii = _smoother.RadiiPx;
-        var dist = _face.SignedDistance;
-        for (int j = 0; j < h; j++)
+        float invSx = (float)(1 / g.Sx), invSy = (float)(1 / g.Sy);
+        Parallel.For(0, h, j =>
         {
             for (int i = 0; i < w; i++)
             {
                 int idx = j * w + i;
-                float d = FaceRegion.Sample(dist, Width, Height, _coarseSrcX[idx], _coarseSrcY[idx]);
-                double r = Math.Min(_maxRadius, Math.Max(0, d * _radiusSlope));
+                float d = FaceRegion.Sample(_coarseDist, w, h, _coarseSrcX[idx] * invSx, _coarseSrcY[idx] * invSy);
+                float r = Radius(d);
+                _coarseWeight[idx] = d >= _fullWeightDistance ? 1 : Weight(r);
                 FieldSmoother.Bracket(radii, r, out int lo, out float t);
                 float* a = _smoother.LevelRow(lo, j) + 2 * i;
                 float vx = a[0], vy = a[1];
@@ -185,26 +261,78 @@ public sealed class ConfidenceAwareWarp : IDisposable
                 }
                 _smoothX[idx] = vx; _smoothY[idx] = vy;
             }
+        });
+    }
+
+    /// <summary>
+    /// Per pixel row, the x-range that needs the exact field: where any coarse sample within
+    /// SpanMargin cells has weight &lt; 1 (the face and the thin blend band around it). Outside it
+    /// the exact field's weight is 1 (the margin covers a stretch of the warp by SpanMargin
+    /// between samples), so the map is the upsampled smoothed field alone.
+    /// </summary>
+    private void ExactSpans()
+    {
+        int gw = _coarse.Width, gh = _coarse.Height, m = SpanMargin;
+        for (int j = 0; j < gh; j++)
+        {
+            int lo = int.MaxValue, hi = -1;
+            for (int i = 0; i < gw; i++)
+                if (_coarseWeight[j * gw + i] < 1) { lo = Math.Min(lo, i); hi = i; }
+            _coarseLo[j] = lo; _coarseHi[j] = hi;
+        }
+        for (int y = 0; y < Height; y++)
+        {
+            int j0 = _rowJ0[y], lo = int.MaxValue, hi = -1;
+            for (int j = Math.Max(0, j0 - m); j <= Math.Min(gh - 1, j0 + 1 + m); j++)
+            {
+                lo = Math.Min(lo, _coarseLo[j]); hi = Math.Max(hi, _coarseHi[j]);
+            }
+            if (hi < 0) { _spanLo[y] = 0; _spanHi[y] = -1; continue; }
+            _spanLo[y] = Math.Max(0, (int)Math.Floor((lo - m) * _coarse.Sx));
+            _spanHi[y] = Math.Min(Width - 1, (int)Math.Ceiling((hi + m) * _coarse.Sx));
         }
     }
 
-    /// <summary>Blends one full-resolution row of exact sources with the upsampled smoothed field.</summary>
-    private unsafe void FinishRow(int y, float* rx, float* ry, float[] rowBuf)
+    /// <summary>
+    /// Upsamples the smoothed coarse field along x at every coarse row: _hx[j, x] = x + S_x,
+    /// _hy[j, x] = S_y (bilinear in x); FinishRow then only interpolates between two such rows.
+    /// </summary>
+    private unsafe void UpsampleCoarseRows()
     {
-        int gw = _coarse.Width;
-        int j0 = _rowJ0[y]; float fy = _rowFy[y];
-        fixed (float* sX = _smoothX, sY = _smoothY, buf = rowBuf, dist = _face.SignedDistance)
+        int gw = _coarse.Width, W = Width;
+        Parallel.For(0, _coarse.Height, j =>
         {
-            float* ax = sX + j0 * gw, bx = ax + gw, ay = sY + j0 * gw, by = ay + gw;
-            float* ux = buf, uy = buf + gw;
-            for (int i = 0; i < gw; i++)
+            fixed (float* sX = _smoothX, sY = _smoothY, hx = _hx, hy = _hy, colF = _colFx)
+            fixed (int* colI = _colI0)
             {
-                ux[i] = ax[i] + fy * (bx[i] - ax[i]);
-                uy[i] = ay[i] + fy * (by[i] - ay[i]);
+                float* ax = sX + j * gw, ay = sY + j * gw, ox = hx + (long)j * W, oy = hy + (long)j * W;
+                for (int x = 0; x < W; x++)
+                {
+                    int i0 = colI[x]; float f = colF[x];
+                    ox[x] = x + ax[i0] + f * (ax[i0 + 1] - ax[i0]);
+                    oy[x] = ay[i0] + f * (ay[i0 + 1] - ay[i0]);
+                }
             }
-            int W = Width, H = Height;
-            float slope = _weightSlope, maxX = W - 1, maxY = H - 1;
-            for (int x = 0; x < W; x++)
+        });
+    }
+
+    /// <summary>
+    /// Finishes one full-resolution row: the smoothed field is the vertical interpolation of two
+    /// x-upsampled coarse rows. Outside the exact span it is the map; inside, it is blended with
+    /// the exact source by the weight at that source.
+    /// </summary>
+    private unsafe void FinishRow(int y, float* rx, float* ry)
+    {
+        int W = Width, H = Height, lo = _spanLo[y], hi = _spanHi[y];
+        if (hi < lo) { lo = W; hi = W - 1; }
+        float fy = _rowFy[y], yf = y;
+        fixed (float* hx = _hx, hy = _hy, dist = _face.SignedDistance)
+        {
+            float* ax = hx + (long)_rowJ0[y] * W, bx = ax + W, ay = hy + (long)_rowJ0[y] * W, by = ay + W;
+            Lerp(rx, ax, bx, fy, 0f, 0, lo); Lerp(rx, ax, bx, fy, 0f, hi + 1, W);
+            Lerp(ry, ay, by, fy, yf, 0, lo); Lerp(ry, ay, by, fy, yf, hi + 1, W);
+            float full = _fullWeightDistance, maxX = W - 1, maxY = H - 1;
+            for (int x = lo; x <= hi; x++)
             {
                 float px = rx[x], py = ry[x];
                 // bilinear signed distance at the source (in the portrait)
@@ -214,16 +342,33 @@ public sealed class ConfidenceAwareWarp : IDisposable
                 float* d0 = dist + (long)y0 * W + x0;
                 float top = d0[0] + fx * (d0[1] - d0[0]);
                 float bot = d0[W] + fx * (d0[W + 1] - d0[W]);
-                float wgt = (top + fyy * (bot - top)) * slope;
-                if (wgt <= 0) continue;
-                if (wgt > 1) wgt = 1;
-                int i0 = _colI0[x]; float f = _colFx[x];
-                float sx = ux[i0] + f * (ux[i0 + 1] - ux[i0]);
-                float sy = uy[i0] + f * (uy[i0 + 1] - uy[i0]);
-                rx[x] = px + wgt * (x + sx - px);
-                ry[x] = py + wgt * (y + sy - py);
+                float d = top + fyy * (bot - top);
+                if (d <= 0) continue;
+                float wgt = d >= full ? 1 : Weight(Radius(d));
+                float sx = ax[x] + fy * (bx[x] - ax[x]);
+                float sy = yf + ay[x] + fy * (by[x] - ay[x]);
+                rx[x] = px + wgt * (sx - px);
+                ry[x] = py + wgt * (sy - py);
             }
         }
+    }
+
+    /// <summary>dst[x] = add + a[x] + t (b[x] - a[x]) for x in [from, to), vectorised.</summary>
+    private static unsafe void Lerp(float* dst, float* a, float* b, float t, float add, int from, int to)
+    {
+        int x = from;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int n = System.Numerics.Vector<float>.Count;
+            var vt = new System.Numerics.Vector<float>(t); var va = new System.Numerics.Vector<float>(add);
+            for (; x + n <= to; x += n)
+            {
+                var pa = System.Numerics.Vector.Load(a + x);
+                var pb = System.Numerics.Vector.Load(b + x);
+                System.Numerics.Vector.Store(va + pa + vt * (pb - pa), dst + x);
+            }
+        }
+        for (; x < to; x++) dst[x] = add + a[x] + t * (b[x] - a[x]);
     }
 
     /// <summary>Resamples the portrait through the last map: bilinear, BORDER_REPLICATE.</summary>
@@ -248,7 +393,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
     /// </summary>
     public unsafe void BuildMapReference(ReadOnlySpan<PointD> current, Mat mapX, Mat mapY)
     {
-        _raster.Setup(current);
+        Prepare(current);
         int W = Width, H = Height;
         var srcX = new float[W * H]; var srcY = new float[W * H];
         Parallel.For(0, H, y =>
@@ -276,8 +421,8 @@ public sealed class ConfidenceAwareWarp : IDisposable
                 {
                     int i = y * W + x;
                     double d = _face.Sample(srcX[i], srcY[i]);
-                    double r = _maxRadius * Math.Clamp(d / _ramp, 0, 1);
-                    double w = Math.Clamp(r / Options.MinRadiusPx, 0, 1);
+                    float r = Radius((float)d);
+                    double w = Weight(r);
                     FieldSmoother.Bracket(radii, r, out int lo, out float t);
                     float* a = smoother.LevelRow(lo, y) + 2 * x;
                     double sx = a[0], sy = a[1];

@@ -127,9 +127,11 @@ internal sealed class TriangleRaster
 
     /// <summary>
     /// Rasterises grid rows [j0, j1) into the row-major source buffers (row stride grid.Width),
-    /// which the caller has filled with NaN for those rows.
+    /// which the caller has filled with NaN there. With spans, row j is only written in
+    /// [spanLo[j], spanHi[j]] (empty when spanHi &lt; spanLo).
     /// </summary>
-    public unsafe void RasterizeRows(SampleGrid g, int j0, int j1, float* srcX, float* srcY)
+    public unsafe void RasterizeRows(SampleGrid g, int j0, int j1, float* srcX, float* srcY,
+        int[]? spanLo = null, int[]? spanHi = null)
     {
         double yLo = j0 * g.Sy - EdgeTolerance, yHi = (j1 - 1) * g.Sy + EdgeTolerance;
         for (int pass = 0; pass < 2; pass++)
@@ -149,8 +151,9 @@ internal sealed class TriangleRaster
                 {
                     double y = j * g.Sy;
                     if (!Span(t, y, out double lo, out double hi)) continue;
-                    int ia = Math.Max(0, (int)Math.Ceiling((lo - EdgeTolerance) / g.Sx));
-                    int ib = Math.Min(g.Width - 1, (int)Math.Floor((hi + EdgeTolerance) / g.Sx));
+                    int ia = Math.Max(0, (int)Math.Ceiling(Math.Max(lo - EdgeTolerance, -1) / g.Sx));
+                    int ib = Math.Min(g.Width - 1, (int)Math.Floor(Math.Min(hi + EdgeTolerance, g.Width * g.Sx) / g.Sx));
+                    if (spanLo is not null) { ia = Math.Max(ia, spanLo[j]); ib = Math.Min(ib, spanHi![j]); }
                     if (ia > ib) continue;
                     double cx = m01 * y + tx, cy = m11 * y + ty, dx = m00 * g.Sx, dy = m10 * g.Sx;
                     float* rx = srcX + (long)j * g.Width, ry = srcY + (long)j * g.Width;
@@ -198,22 +201,23 @@ internal sealed class TriangleRaster
     }
 
     /// <summary>
-    /// Fills the NaN samples of one grid row: the displacement (source - position) is interpolated
-    /// linearly between the nearest covered samples, held constant past the row's ends; a row
-    /// with no covered sample becomes the identity. Returns the number of samples filled.
+    /// Fills the NaN samples of grid row j in [i0, i1] (default: the whole row): the displacement
+    /// (source - position) is interpolated linearly between the nearest covered samples, held
+    /// constant past the range's ends; a range with no covered sample becomes the identity.
+    /// Returns the number of samples filled.
     /// </summary>
-    public static unsafe int HoleFill(SampleGrid g, int j, float* rowX, float* rowY)
+    public static unsafe int HoleFill(SampleGrid g, int j, float* rowX, float* rowY, int i0 = 0, int i1 = int.MaxValue)
     {
-        int w = g.Width, filled = 0;
+        int w = Math.Min(g.Width - 1, i1) + 1, filled = 0;
         double y = j * g.Sy;
-        int prev = -1;
-        for (int i = 0; i <= w; i++)
+        int prev = i0 - 1;
+        for (int i = i0; i <= w; i++)
         {
             if (i < w && float.IsNaN(rowX[i])) continue;
             if (i - prev > 1)
             {
                 // samples prev+1 .. i-1 are holes
-                bool hasL = prev >= 0, hasR = i < w;
+                bool hasL = prev >= i0, hasR = i < w;
                 double dlx = hasL ? rowX[prev] - prev * g.Sx : 0, dly = hasL ? rowY[prev] - y : 0;
                 double drx = hasR ? rowX[i] - i * g.Sx : dlx, dry = hasR ? rowY[i] - y : dly;
                 if (!hasL) { dlx = drx; dly = dry; }

@@ -17,7 +17,7 @@ public sealed record WarpOptions
     public bool Smoothing { get; init; } = true;
 
     /// <summary>Radius of the smallest blur level, in full-resolution pixels.</summary>
-    public double MinRadiusPx { get; init; } = 8;
+    public double MinRadiusPx { get; init; } = 12;
 
     /// <summary>Largest smoothing radius (the cap), as a fraction of the image diagonal.</summary>
     public double MaxRadiusFraction { get; init; } = 0.08;
@@ -31,6 +31,12 @@ public sealed record WarpOptions
     /// <summary>The smoothed field is computed on a grid this many times coarser than the image (1 = full resolution).</summary>
     public int FieldScale { get; init; } = 4;
 
+    /// <summary>
+    /// Gauss-Seidel sweeps that move non-facial, non-border points of folded triangles back to
+    /// their reference shape relative to their neighbours (0: keep every point as given).
+    /// </summary>
+    public int UntangleIterations { get; init; } = 10;
+
     public static WarpOptions Default { get; } = new();
 
     public double MaxRadiusPx(int width, int height) => MaxRadiusFraction * Diagonal(width, height);
@@ -43,6 +49,7 @@ public sealed record WarpOptions
         if (!(MaxRadiusFraction > 0) || MaxRadiusFraction > 1) throw new ArgumentException("MaxRadiusFraction must be in (0, 1]", nameof(MaxRadiusFraction));
         if (!(RampDistanceFraction > 0) || RampDistanceFraction > 2) throw new ArgumentException("RampDistanceFraction must be in (0, 2]", nameof(RampDistanceFraction));
         if (Levels < 1 || Levels > 16) throw new ArgumentException("Levels must be in 1..16", nameof(Levels));
+        if (UntangleIterations < 0 || UntangleIterations > 1000) throw new ArgumentException("UntangleIterations must be in 0..1000", nameof(UntangleIterations));
         if (FieldScale < 1 || FieldScale > 16) throw new ArgumentException("FieldScale must be in 1..16", nameof(FieldScale));
         if (MaxRadiusPx(width, height) < MinRadiusPx) throw new ArgumentException("the radius cap is smaller than MinRadiusPx", nameof(MaxRadiusFraction));
     }
