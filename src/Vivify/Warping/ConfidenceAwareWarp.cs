@@ -1,0 +1,451 @@
+// ConfidenceAwareWarp: the dense backward warp of a portrait from moved correspondences
+// (TECHNIQUE.md section 4). Construction precomputes what does not change per frame: the
+// Delaunay triangulation of the reference (frame-0) points, the face region (convex hull of the
+// facial points) and its signed distance map, the blur levels and all buffers. Per frame,
+// BuildMap(current) fills MapX/MapY (for each output pixel, its source position in the
+// portrait) and Apply() resamples the portrait through them (bilinear, BORDER_REPLICATE).
+//
+// The map: first, fold-overs caused by untrusted points are undone by moving those points
+// (Untangler; facial and border points never move). Then the exact backward field is piecewise
+// affine (TriangleRaster: current triangles, barycentric coordinates, reference triangles;
+// the policy for folds that remain, among trusted points, is described there). With
+// D(x) = source(x) - x and d = signed distance of source(x) from the face hull (in the portrait,
+// so the region travels with the face), the smoothing radius is r = Rmax * clamp(d / ramp, 0, 1)
+// and the weight of the smoothed field is w = clamp(r / MinRadiusPx, 0, 1). The map is
+//   source'(x) = x + (1 - w) D(x) + w S_r(x),
+// S_r being D blurred at radius r (blend of the two fixed levels bracketing r). w = 0 on the face,
+// so the face is exactly piecewise affine; w is continuous, so there is no seam.
+//
+// Requires: width, height >= 2; reference points finite, at least 3 and not all collinear; one
+// facial flag per point. For full coverage the caller includes fixed points along the image
+// border with the four corners (pixel centres (0,0) .. (W-1,H-1)); then border pixels map to
+// themselves (the blur pins the border, see FieldSmoother).
+// Guarantees: maps are finite for any finite current points (fold-overs and holes handled, see
+// TriangleRaster); BuildMap is the optimised path (reduced-resolution smoothed field, row bands
+// in parallel, buffers reused), BuildMapReference the straightforward one (per-pixel barycentric
+// search and full-resolution smoothing). Not thread-safe: one frame at a time per instance.
+using OpenCvSharp;
+using Vivify.Geometry;
+
+namespace Vivify.Warping;
+
+/// <summary>
+/// What BuildMap met in the last frame: non-facial points moved to undo fold-overs, triangles
+/// still flipped or degenerate after that, full-resolution pixels in the exact region that no
+/// triangle covered (filled along their row).
+/// </summary>
+public readonly record struct WarpFrameStats(int UntangledPoints, int FlippedTriangles, int DegenerateTriangles, long FilledPixels);
+
+public sealed class ConfidenceAwareWarp : IDisposable
+{
+    private const int RowsPerBand = 16;
+
+    private readonly PointD[] _ref;
+    private readonly Triangle[] _tris;
+    private readonly FaceRegion _face;
+    private readonly TriangleRaster _raster;
+    private readonly Untangler _untangler;
+    private readonly SampleGrid _full, _coarse;
+    private readonly double[] _nominalRadii;
+    private readonly double _maxRadius, _ramp;
+    private readonly float _invRamp, _maxRadiusF, _invMinRadius;
+    private readonly float _fullWeightDistance;   // d at and beyond which w = 1
+
+    // optimised-path state, reused across frames
+    private readonly FieldSmoother? _smoother;
+    private readonly float[] _coarseSrcX, _coarseSrcY, _coarseDX, _coarseDY, _smoothX, _smoothY;
+    private readonly int[] _colI0, _rowJ0;
+    private readonly float[] _colFx, _rowFy;
+    private const int SpanMargin = 2;
+    private readonly float[] _coarseWeight, _coarseDist, _hx, _hy;
+    private readonly int[] _coarseLo, _coarseHi, _spanLo, _spanHi;
+    private readonly IntPtr _mapXData, _mapYData;
+    private long _filled;
+    internal static long[] T = new long[4];
+
+    public int Width { get; }
+    public int Height { get; }
+    public int PointCount => _ref.Length;
+    public WarpOptions Options { get; }
+    public IReadOnlyList<Triangle> Triangles => _tris;
+    /// <summary>The face region: convex hull of the facial reference points (empty when none).</summary>
+    public IReadOnlyList<PointD> FaceHull => _face.Hull;
+    /// <summary>Effective radii (full-resolution px) of the optimised path's blur levels.</summary>
+    public IReadOnlyList<double> LevelRadiiPx => _smoother?.RadiiPx ?? [];
+    /// <summary>Backward map, CV_32FC1, Height x Width: valid after BuildMap; reused every frame.</summary>
+    public Mat MapX { get; }
+    public Mat MapY { get; }
+    public WarpFrameStats LastStats { get; private set; }
+
+    public ConfidenceAwareWarp(int width, int height, ReadOnlySpan<PointD> reference, ReadOnlySpan<bool> isFacial,
+        WarpOptions? options = null)
+    {
+        if (width < 2 || height < 2) throw new ArgumentException($"image too small: {width}x{height}");
+        if (isFacial.Length != reference.Length)
+            throw new ArgumentException($"{reference.Length} points but {isFacial.Length} facial flags", nameof(isFacial));
+        Options = options ?? WarpOptions.Default;
+        Options.Validate(width, height);
+        Width = width; Height = height;
+        _ref = reference.ToArray();
+        _tris = Triangulation.Delaunay(_ref);
+        var facial = new List<PointD>();
+        for (int i = 0; i < _ref.Length; i++) if (isFacial[i]) facial.Add(_ref[i]);
+        _face = new FaceRegion(width, height, facial);
+        _raster = new TriangleRaster(_tris, _ref);
+        var pinned = new bool[_ref.Length];
+        for (int i = 0; i < _ref.Length; i++)
+            pinned[i] = isFacial[i] || _ref[i].X <= 0.5 || _ref[i].Y <= 0.5 || _ref[i].X >= width - 1.5 || _ref[i].Y >= height - 1.5;
+        _untangler = new Untangler(_tris, _ref, pinned, Options.UntangleIterations);
+
+        _maxRadius = Options.MaxRadiusPx(width, height);
+        _ramp = Options.RampDistancePx(width, height);
+        _invRamp = (float)(1 / _ramp); _maxRadiusF = (float)_maxRadius; _invMinRadius = (float)(1 / Options.MinRadiusPx);
+        {
+            double lo = 0, hi = _ramp;   // smallest d with Radius(d) >= MinRadiusPx
+            for (int it = 0; it < 60; it++) { double mid = 0.5 * (lo + hi); if (Radius((float)mid) >= Options.MinRadiusPx) hi = mid; else lo = mid; }
+            _fullWeightDistance = (float)hi;
+        }
+        int k = Options.Levels;
+        _nominalRadii = k == 1 ? [_maxRadius]
+            : Enumerable.Range(0, k).Select(i => Options.MinRadiusPx * Math.Pow(_maxRadius / Options.MinRadiusPx, i / (double)(k - 1))).ToArray();
+
+        _full = SampleGrid.Full(width, height);
+        _coarse = SampleGrid.Coarse(width, height, Options.FieldScale);
+        int n = _coarse.Width * _coarse.Height;
+        _coarseSrcX = new float[n]; _coarseSrcY = new float[n];
+        _coarseDX = new float[n]; _coarseDY = new float[n];
+        _smoothX = new float[n]; _smoothY = new float[n];
+        _coarseWeight = new float[n];
+        _coarseDist = new float[n];
+        _hx = new float[_coarse.Height * width]; _hy = new float[_coarse.Height * width];
+        for (int j = 0; j < _coarse.Height; j++)
+            for (int i = 0; i < _coarse.Width; i++)
+                _coarseDist[j * _coarse.Width + i] = (float)_face.SignedDistanceAt(i * _coarse.Sx, j * _coarse.Sy);
+        _coarseLo = new int[_coarse.Height]; _coarseHi = new int[_coarse.Height];
+        _spanLo = new int[height]; _spanHi = new int[height];
+        if (Options.Smoothing) _smoother = new FieldSmoother(_coarse, _nominalRadii);
+
+        // bilinear upsampling tables, coarse grid -> pixels
+        _colI0 = new int[width]; _colFx = new float[width];
+        for (int x = 0; x < width; x++) Locate(x / _coarse.Sx, _coarse.Width, out _colI0[x], out _colFx[x]);
+        _rowJ0 = new int[height]; _rowFy = new float[height];
+        for (int y = 0; y < height; y++) Locate(y / _coarse.Sy, _coarse.Height, out _rowJ0[y], out _rowFy[y]);
+
+        MapX = new Mat(height, width, MatType.CV_32FC1);
+        MapY = new Mat(height, width, MatType.CV_32FC1);
+        _mapXData = MapX.Data; _mapYData = MapY.Data;
+    }
+
+    private static void Locate(double u, int n, out int i0, out float f)
+    {
+        i0 = Math.Clamp((int)Math.Floor(u), 0, n - 2);
+        f = (float)Math.Clamp(u - i0, 0, 1);
+    }
+
+    private static float SmoothStep(float u) => u <= 0 ? 0 : u >= 1 ? 1 : u * u * (3 - 2 * u);
+
+    /// <summary>Smoothing radius for signed distance d from the face: Rmax smoothstep(d / ramp).</summary>
+    private float Radius(float d) => _maxRadiusF * SmoothStep(d * _invRamp);
+
+    /// <summary>Weight of the smoothed field for radius r: smoothstep(r / MinRadiusPx).</summary>
+    private float Weight(float r) => SmoothStep(r * _invMinRadius);
+
+    /// <summary>Signed distance (px) of a portrait point from the face region, negative inside.</summary>
+    public double DistanceFromFace(double x, double y) => _face.SignedDistanceAt(x, y);
+
+    /// <summary>Smoothing radius (px) wanted at a portrait point: 0 on the face, growing to the cap.</summary>
+    public double SmoothingRadiusAt(double x, double y) => Radius((float)DistanceFromFace(x, y));
+
+    /// <summary>Checks the current points, untangles them, sets up the destination triangles.</summary>
+    private void Prepare(ReadOnlySpan<PointD> current)
+    {
+        if (current.Length != _ref.Length)
+            throw new ArgumentException($"expected {_ref.Length} current points, got {current.Length}", nameof(current));
+        foreach (var p in current)
+            if (!double.IsFinite(p.X) || !double.IsFinite(p.Y)) throw new ArgumentException($"current point is not finite: {p}", nameof(current));
+        _raster.Setup(_untangler.Apply(current));
+    }
+
+    /// <summary>Builds MapX/MapY for the current positions of the reference points (optimised path).</summary>
+    public unsafe void BuildMap(ReadOnlySpan<PointD> current)
+    {
+        if (MapX.Data != _mapXData || MapY.Data != _mapYData || MapX.Width != Width || MapY.Height != Height)
+            throw new InvalidOperationException("MapX/MapY were reallocated by the caller; they belong to the warp");
+        Prepare(current);
+        _filled = 0;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_smoother is not null)
+        {
+            BuildSmoothedCoarseField();
+            ExactSpans();
+        }
+        else
+        {
+            Array.Fill(_spanLo, 0); Array.Fill(_spanHi, Width - 1);
+        }
+
+        T[0] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        int bands = (Height + RowsPerBand - 1) / RowsPerBand;
+        if (_smoother is not null) UpsampleCoarseRows();
+        Parallel.For(0, bands, b =>
+        {
+            int y0 = b * RowsPerBand, y1 = Math.Min(Height, y0 + RowsPerBand);
+            float* mx = (float*)_mapXData, my = (float*)_mapYData;
+            for (int y = y0; y < y1; y++)
+                if (_spanHi[y] >= _spanLo[y])
+                    new Span<float>(mx + (long)y * Width + _spanLo[y], _spanHi[y] - _spanLo[y] + 1).Fill(float.NaN);
+            long z0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _raster.RasterizeRows(_full, y0, y1, mx, my, _spanLo, _spanHi);
+            Interlocked.Add(ref T[1+2], 0);
+            long z1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            Interlocked.Add(ref T[3], z1 - z0);
+            long filled = 0;
+            for (int y = y0; y < y1; y++)
+            {
+                float* rx = mx + (long)y * Width, ry = my + (long)y * Width;
+                if (_spanHi[y] >= _spanLo[y]) filled += TriangleRaster.HoleFill(_full, y, rx, ry, _spanLo[y], _spanHi[y]);
+                if (_smoother is not null) FinishRow(y, rx, ry);
+            }
+            if (filled != 0) Interlocked.Add(ref _filled, filled);
+            Interlocked.Add(ref T[2], System.Diagnostics.Stopwatch.GetTimestamp() - z1);
+        });
+        LastStats = new WarpFrameStats(_untangler.MovedCount, _raster.FlippedCount, _raster.DegenerateCount, _filled);
+    }
+
+    /// <summary>
+    /// Exact field on the coarse grid, blurred at every level, blended per sample by its radius;
+    /// also each coarse sample's weight of the smoothed field (for ExactSpans).
+    /// </summary>
+    private unsafe void BuildSmoothedCoarseField()
+    {
+        var g = _coarse;
+        int w = g.Width, h = g.Height;
+        var radii = _smoother!.RadiiPx;
+        var dist = _face.SignedDistance;
+        fixed (float* sx = _coarseSrcX, sy = _coarseSrcY, dx = _coarseDX, dy = _coarseDY)
+        {
+            long q0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _coarseSrcX.AsSpan().Fill(float.NaN);
+            _raster.RasterizeRows(g, 0, h, sx, sy);
+
+            for (int j = 0; j < h; j++)
+            {
+                TriangleRaster.HoleFill(g, j, sx + j * w, sy + j * w);
+                float yj = (float)(j * g.Sy);
+                for (int i = 0; i < w; i++)
+                {
+                    dx[j * w + i] = sx[j * w + i] - (float)(i * g.Sx);
+                    dy[j * w + i] = sy[j * w + i] - yj;
+                }
+            }
+            long q = System.Diagnostics.Stopwatch.GetTimestamp();
+            _smoother.Smooth(dx, dy);
+            T[1] += System.Diagnostics.Stopwatch.GetTimestamp() - q;
+        }
+        float invSx = (float)(1 / g.Sx), invSy = (float)(1 / g.Sy);
+        Parallel.For(0, h, j =>
+        {
+            for (int i = 0; i < w; i++)
+            {
+                int idx = j * w + i;
+                float d = FaceRegion.Sample(_coarseDist, w, h, _coarseSrcX[idx] * invSx, _coarseSrcY[idx] * invSy);
+                float r = Radius(d);
+                _coarseWeight[idx] = d >= _fullWeightDistance ? 1 : Weight(r);
+                FieldSmoother.Bracket(radii, r, out int lo, out float t);
+                float* a = _smoother.LevelRow(lo, j) + 2 * i;
+                float vx = a[0], vy = a[1];
+                if (t > 0)
+                {
+                    float* b = _smoother.LevelRow(lo + 1, j) + 2 * i;
+                    vx += t * (b[0] - vx); vy += t * (b[1] - vy);
+                }
+                _smoothX[idx] = vx; _smoothY[idx] = vy;
+            }
+        });
+    }
+
+    /// <summary>
+    /// Per pixel row, the x-range that needs the exact field: where any coarse sample within
+    /// SpanMargin cells has weight &lt; 1 (the face and the thin blend band around it). Outside it
+    /// the exact field's weight is 1 (the margin covers a stretch of the warp by SpanMargin
+    /// between samples), so the map is the upsampled smoothed field alone.
+    /// </summary>
+    private void ExactSpans()
+    {
+        int gw = _coarse.Width, gh = _coarse.Height, m = SpanMargin;
+        for (int j = 0; j < gh; j++)
+        {
+            int lo = int.MaxValue, hi = -1;
+            for (int i = 0; i < gw; i++)
+                if (_coarseWeight[j * gw + i] < 1) { lo = Math.Min(lo, i); hi = i; }
+            _coarseLo[j] = lo; _coarseHi[j] = hi;
+        }
+        for (int y = 0; y < Height; y++)
+        {
+            int j0 = _rowJ0[y], lo = int.MaxValue, hi = -1;
+            for (int j = Math.Max(0, j0 - m); j <= Math.Min(gh - 1, j0 + 1 + m); j++)
+            {
+                lo = Math.Min(lo, _coarseLo[j]); hi = Math.Max(hi, _coarseHi[j]);
+            }
+            if (hi < 0) { _spanLo[y] = 0; _spanHi[y] = -1; continue; }
+            _spanLo[y] = Math.Max(0, (int)Math.Floor((lo - m) * _coarse.Sx));
+            _spanHi[y] = Math.Min(Width - 1, (int)Math.Ceiling((hi + m) * _coarse.Sx));
+        }
+    }
+
+    /// <summary>
+    /// Upsamples the smoothed coarse field along x at every coarse row: _hx[j, x] = x + S_x,
+    /// _hy[j, x] = S_y (bilinear in x); FinishRow then only interpolates between two such rows.
+    /// </summary>
+    private unsafe void UpsampleCoarseRows()
+    {
+        int gw = _coarse.Width, W = Width;
+        Parallel.For(0, _coarse.Height, j =>
+        {
+            fixed (float* sX = _smoothX, sY = _smoothY, hx = _hx, hy = _hy, colF = _colFx)
+            fixed (int* colI = _colI0)
+            {
+                float* ax = sX + j * gw, ay = sY + j * gw, ox = hx + (long)j * W, oy = hy + (long)j * W;
+                for (int x = 0; x < W; x++)
+                {
+                    int i0 = colI[x]; float f = colF[x];
+                    ox[x] = x + ax[i0] + f * (ax[i0 + 1] - ax[i0]);
+                    oy[x] = ay[i0] + f * (ay[i0 + 1] - ay[i0]);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Finishes one full-resolution row: the smoothed field is the vertical interpolation of two
+    /// x-upsampled coarse rows. Outside the exact span it is the map; inside, it is blended with
+    /// the exact source by the weight at that source.
+    /// </summary>
+    private unsafe void FinishRow(int y, float* rx, float* ry)
+    {
+        int W = Width, H = Height, lo = _spanLo[y], hi = _spanHi[y];
+        if (hi < lo) { lo = W; hi = W - 1; }
+        float fy = _rowFy[y], yf = y;
+        fixed (float* hx = _hx, hy = _hy, dist = _face.SignedDistance)
+        {
+            float* ax = hx + (long)_rowJ0[y] * W, bx = ax + W, ay = hy + (long)_rowJ0[y] * W, by = ay + W;
+            Lerp(rx, ax, bx, fy, 0f, 0, lo); Lerp(rx, ax, bx, fy, 0f, hi + 1, W);
+            Lerp(ry, ay, by, fy, yf, 0, lo); Lerp(ry, ay, by, fy, yf, hi + 1, W);
+            float full = _fullWeightDistance, maxX = W - 1, maxY = H - 1;
+            for (int x = lo; x <= hi; x++)
+            {
+                float px = rx[x], py = ry[x];
+                // bilinear signed distance at the source (in the portrait)
+                float cx = Math.Clamp(px, 0f, maxX), cy = Math.Clamp(py, 0f, maxY);
+                int x0 = Math.Min((int)cx, W - 2), y0 = Math.Min((int)cy, H - 2);
+                float fx = cx - x0, fyy = cy - y0;
+                float* d0 = dist + (long)y0 * W + x0;
+                float top = d0[0] + fx * (d0[1] - d0[0]);
+                float bot = d0[W] + fx * (d0[W + 1] - d0[W]);
+                float d = top + fyy * (bot - top);
+                if (d <= 0) continue;
+                float wgt = d >= full ? 1 : Weight(Radius(d));
+                float sx = ax[x] + fy * (bx[x] - ax[x]);
+                float sy = yf + ay[x] + fy * (by[x] - ay[x]);
+                rx[x] = px + wgt * (sx - px);
+                ry[x] = py + wgt * (sy - py);
+            }
+        }
+    }
+
+    /// <summary>dst[x] = add + a[x] + t (b[x] - a[x]) for x in [from, to), vectorised.</summary>
+    private static unsafe void Lerp(float* dst, float* a, float* b, float t, float add, int from, int to)
+    {
+        int x = from;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int n = System.Numerics.Vector<float>.Count;
+            var vt = new System.Numerics.Vector<float>(t); var va = new System.Numerics.Vector<float>(add);
+            for (; x + n <= to; x += n)
+            {
+                var pa = System.Numerics.Vector.Load(a + x);
+                var pb = System.Numerics.Vector.Load(b + x);
+                System.Numerics.Vector.Store(va + pa + vt * (pb - pa), dst + x);
+            }
+        }
+        for (; x < to; x++) dst[x] = add + a[x] + t * (b[x] - a[x]);
+    }
+
+    /// <summary>Resamples the portrait through the last map: bilinear, BORDER_REPLICATE.</summary>
+    public void Apply(Mat portrait, Mat output)
+    {
+        if (portrait.Width != Width || portrait.Height != Height)
+            throw new ArgumentException($"portrait is {portrait.Width}x{portrait.Height}, the warp was built for {Width}x{Height}", nameof(portrait));
+        Cv2.Remap(portrait, output, MapX, MapY, InterpolationFlags.Linear, BorderTypes.Replicate);
+    }
+
+    /// <summary>BuildMap(current) then Apply(portrait, output).</summary>
+    public void Warp(ReadOnlySpan<PointD> current, Mat portrait, Mat output)
+    {
+        BuildMap(current);
+        Apply(portrait, output);
+    }
+
+    /// <summary>
+    /// Reference path: per-pixel barycentric search over all triangles at full resolution, hole
+    /// filling, smoothing at full resolution with per-pixel level blending. Slow (seconds); for
+    /// tests. Writes CV_32FC1 maps of the image size into mapX, mapY.
+    /// </summary>
+    public unsafe void BuildMapReference(ReadOnlySpan<PointD> current, Mat mapX, Mat mapY)
+    {
+        Prepare(current);
+        int W = Width, H = Height;
+        var srcX = new float[W * H]; var srcY = new float[W * H];
+        Parallel.For(0, H, y =>
+        {
+            for (int x = 0; x < W; x++)
+            {
+                _raster.SourceAt(x, y, out double sx, out double sy);
+                srcX[y * W + x] = (float)sx; srcY[y * W + x] = (float)sy;
+            }
+            fixed (float* rx = &srcX[y * W], ry = &srcY[y * W]) TriangleRaster.HoleFill(_full, y, rx, ry);
+        });
+
+        var outX = srcX; var outY = srcY;
+        if (Options.Smoothing)
+        {
+            outX = new float[W * H]; outY = new float[W * H];
+            var dX = new float[W * H]; var dY = new float[W * H];
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) { dX[y * W + x] = srcX[y * W + x] - x; dY[y * W + x] = srcY[y * W + x] - y; }
+            using var smoother = new FieldSmoother(_full, _nominalRadii);
+            fixed (float* px = dX, py = dY) smoother.Smooth(px, py);
+            var radii = smoother.RadiiPx;
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                {
+                    int i = y * W + x;
+                    double d = _face.Sample(srcX[i], srcY[i]);
+                    float r = Radius((float)d);
+                    double w = Weight(r);
+                    FieldSmoother.Bracket(radii, r, out int lo, out float t);
+                    float* a = smoother.LevelRow(lo, y) + 2 * x;
+                    double sx = a[0], sy = a[1];
+                    if (t > 0)
+                    {
+                        float* b = smoother.LevelRow(lo + 1, y) + 2 * x;
+                        sx += t * (b[0] - sx); sy += t * (b[1] - sy);
+                    }
+                    outX[i] = (float)(x + (1 - w) * dX[i] + w * sx);
+                    outY[i] = (float)(y + (1 - w) * dY[i] + w * sy);
+                }
+        }
+        mapX.Create(H, W, MatType.CV_32FC1); mapY.Create(H, W, MatType.CV_32FC1);
+        for (int y = 0; y < H; y++)
+        {
+            new ReadOnlySpan<float>(outX, y * W, W).CopyTo(new Span<float>((float*)mapX.Ptr(y), W));
+            new ReadOnlySpan<float>(outY, y * W, W).CopyTo(new Span<float>((float*)mapY.Ptr(y), W));
+        }
+    }
+
+    public void Dispose()
+    {
+        _smoother?.Dispose();
+        MapX.Dispose(); MapY.Dispose();
+    }
+}

@@ -1,0 +1,56 @@
+// WarpOptions: the tunable parameters of ConfidenceAwareWarp (TECHNIQUE.md section 4).
+// Requires: nothing; Validate() checks the ranges and throws ArgumentException naming the field.
+// Guarantees: immutable; Default is what the product pipeline uses. Lengths called "Px" are in
+// full-resolution portrait pixels, "Fraction" ones are fractions of the portrait's diagonal.
+//
+// The smoothing radius r grows linearly with the distance d (measured in the portrait, frame 0)
+// from the face region: r(d) = MaxRadius * min(1, d / RampDistance), so r = 0 on the face.
+// The field is blurred at Levels fixed radii spaced geometrically from MinRadiusPx to MaxRadius;
+// a pixel whose r lies between two levels blends them; where r < MinRadiusPx the exact field is
+// blended with the smallest level by weight r / MinRadiusPx (so the exact field is kept on the
+// face and the transition is continuous).
+namespace Vivify.Warping;
+
+public sealed record WarpOptions
+{
+    /// <summary>Smooth the displacement field away from the face (false: pure piecewise-affine warp).</summary>
+    public bool Smoothing { get; init; } = true;
+
+    /// <summary>Radius of the smallest blur level, in full-resolution pixels.</summary>
+    public double MinRadiusPx { get; init; } = 12;
+
+    /// <summary>Largest smoothing radius (the cap), as a fraction of the image diagonal.</summary>
+    public double MaxRadiusFraction { get; init; } = 0.08;
+
+    /// <summary>Distance from the face region over which the radius ramps from 0 to the cap, as a fraction of the diagonal.</summary>
+    public double RampDistanceFraction { get; init; } = 0.12;
+
+    /// <summary>Number of fixed blur radii (levels) between MinRadiusPx and the cap.</summary>
+    public int Levels { get; init; } = 6;
+
+    /// <summary>The smoothed field is computed on a grid this many times coarser than the image (1 = full resolution).</summary>
+    public int FieldScale { get; init; } = 4;
+
+    /// <summary>
+    /// Gauss-Seidel sweeps that move non-facial, non-border points of folded triangles back to
+    /// their reference shape relative to their neighbours (0: keep every point as given).
+    /// </summary>
+    public int UntangleIterations { get; init; } = 10;
+
+    public static WarpOptions Default { get; } = new();
+
+    public double MaxRadiusPx(int width, int height) => MaxRadiusFraction * Diagonal(width, height);
+    public double RampDistancePx(int width, int height) => RampDistanceFraction * Diagonal(width, height);
+    private static double Diagonal(int width, int height) => Math.Sqrt((double)width * width + (double)height * height);
+
+    public void Validate(int width, int height)
+    {
+        if (!(MinRadiusPx > 0) || double.IsInfinity(MinRadiusPx)) throw new ArgumentException("MinRadiusPx must be positive", nameof(MinRadiusPx));
+        if (!(MaxRadiusFraction > 0) || MaxRadiusFraction > 1) throw new ArgumentException("MaxRadiusFraction must be in (0, 1]", nameof(MaxRadiusFraction));
+        if (!(RampDistanceFraction > 0) || RampDistanceFraction > 2) throw new ArgumentException("RampDistanceFraction must be in (0, 2]", nameof(RampDistanceFraction));
+        if (Levels < 1 || Levels > 16) throw new ArgumentException("Levels must be in 1..16", nameof(Levels));
+        if (UntangleIterations < 0 || UntangleIterations > 1000) throw new ArgumentException("UntangleIterations must be in 0..1000", nameof(UntangleIterations));
+        if (FieldScale < 1 || FieldScale > 16) throw new ArgumentException("FieldScale must be in 1..16", nameof(FieldScale));
+        if (MaxRadiusPx(width, height) < MinRadiusPx) throw new ArgumentException("the radius cap is smaller than MinRadiusPx", nameof(MaxRadiusFraction));
+    }
+}

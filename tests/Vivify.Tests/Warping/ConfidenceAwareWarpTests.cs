@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using OpenCvSharp;
+using Vivify.Geometry;
+using Vivify.Warping;
+using Xunit.Abstractions;
+
+namespace Vivify.Tests.Warping;
+
+public class ConfidenceAwareWarpTests(ITestOutputHelper output)
+{
+    private static readonly WarpScene Scene = new();
+    private const int N = WarpScene.Size;
+
+    private static ConfidenceAwareWarp MakeWarp(WarpOptions? o = null) => new(N, N, Scene.Reference, Scene.Facial, o);
+
+    private static unsafe float[] ToArray(Mat m)
+    {
+        var a = new float[m.Rows * m.Cols];
+        for (int y = 0; y < m.Rows; y++) new ReadOnlySpan<float>((float*)m.Ptr(y), m.Cols).CopyTo(a.AsSpan(y * m.Cols));
+        return a;
+    }
+
+    private static Mat Pattern()
+    {
+        var img = new Mat(N, N, MatType.CV_8UC3, Scalar.All(40));
+        for (int k = 0; k < N; k += 32)
+        {
+            Cv2.Line(img, new Point(k, 0), new Point(k, N - 1), new Scalar(230, 230, 230), 1);
+            Cv2.Line(img, new Point(0, k), new Point(N - 1, k), new Scalar(230, 230, 230), 1);
+        }
+        for (int k = 0; k < 12; k++)
+            Cv2.Circle(img, new Point(512, 540), 30 + 40 * k, new Scalar(40 + 17 * k, 200 - 13 * k, 90 + 11 * k), 3, LineTypes.AntiAlias);
+        return img;
+    }
+
+    [Fact]
+    public void TriangulationTilesTheImage()
+    {
+        using var warp = MakeWarp();
+        double area = warp.Triangles.Sum(t => Triangulation.SignedArea2(Scene.Reference[t.A], Scene.Reference[t.B], Scene.Reference[t.C])) / 2;
+        output.WriteLine($"{Scene.Count} points ({Scene.Facial.Count(f => f)} facial, {Scene.Border.Count(b => b)} border), {warp.Triangles.Count} triangles, area {area:0.###} of {(N - 1.0) * (N - 1.0)}");
+        Assert.All(warp.Triangles, t => Assert.True(Triangulation.SignedArea2(Scene.Reference[t.A], Scene.Reference[t.B], Scene.Reference[t.C]) > 0));
+        Assert.True(Math.Abs(area - (N - 1.0) * (N - 1.0)) < 1e-3, $"triangles cover {area}, image hull is {(N - 1.0) * (N - 1.0)}");
+    }
+
+    [Fact]
+    public void IdentityLeavesImageUnchanged()
+    {
+        using var warp = MakeWarp();
+        warp.BuildMap(Scene.Identity());
+        var mx = ToArray(warp.MapX); var my = ToArray(warp.MapY);
+        double worst = 0;
+        for (int y = 0; y < N; y++)
+            for (int x = 0; x < N; x++)
+                worst = Math.Max(worst, Math.Max(Math.Abs(mx[y * N + x] - x), Math.Abs(my[y * N + x] - y)));
+        using var img = Pattern();
+        using var outImg = new Mat();
+        warp.Apply(img, outImg);
+        using var diff = new Mat();
+        Cv2.Absdiff(img, outImg, diff);
+        Cv2.MinMaxLoc(diff.Reshape(1), out _, out double maxGrey);
+        output.WriteLine($"identity: max map error {worst:E2} px, max grey difference {maxGrey}");
+        Assert.True(worst < 1e-3, $"identity map off by {worst} px");
+        Assert.True(maxGrey <= 1, $"identity warp changed a pixel by {maxGrey} grey levels");
+    }
+
+    [Fact]
+    public void TranslationMovesTheFaceExactly()
+    {
+        const double tx = 23.4, ty = -11.7;
+        using var warp = MakeWarp();
+        warp.BuildMap(Scene.Translated(tx, ty));
+        var mx = ToArray(warp.MapX); var my = ToArray(warp.MapY);
+        double worst = 0; int inside = 0;
+        for (int y = 0; y < N; y++)
+            for (int x = 0; x < N; x++)
+            {
+                if (warp.DistanceFromFace(x - tx, y - ty) >= 0) continue;   // the moved face hull
+                inside++;
+                worst = Math.Max(worst, Math.Max(Math.Abs(mx[y * N + x] - (x - tx)), Math.Abs(my[y * N + x] - (y - ty))));
+            }
+        output.WriteLine($"translation ({tx}, {ty}): {inside} face pixels, max map error {worst:E2} px");
+        Assert.True(inside > 100_000, "face region unexpectedly small");
+        Assert.True(worst < 0.01, $"face map off by {worst} px");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void BorderStaysFixed(bool smoothing)
+    {
+        using var warp = MakeWarp(new WarpOptions { Smoothing = smoothing });
+        warp.BuildMap(Scene.Talking(1.5));
+        var mx = ToArray(warp.MapX); var my = ToArray(warp.MapY);
+        double worst = 0;
+        for (int k = 0; k < N; k++)
+            foreach (var (x, y) in new[] { (k, 0), (k, N - 1), (0, k), (N - 1, k) })
+                worst = Math.Max(worst, Math.Max(Math.Abs(mx[y * N + x] - x), Math.Abs(my[y * N + x] - y)));
+        output.WriteLine($"smoothing={smoothing}: max border map error {worst:E2} px");
+        Assert.True(worst < 0.01, $"border pixel maps {worst} px away from itself");
+    }
+
+    /// <summary>Max |second difference| of both map components, in x and y, over pixels whose source is far from the face.</summary>
+    private static (double max, double p99) SecondDifferences(ConfidenceAwareWarp warp, float[] mx, float[] my, double minDistance)
+    {
+        var vals = new List<double>();
+        for (int y = 1; y < N - 1; y++)
+            for (int x = 1; x < N - 1; x++)
+            {
+                int i = y * N + x;
+                if (warp.DistanceFromFace(mx[i], my[i]) < minDistance) continue;
+                double v = 0;
+                foreach (var m in new[] { mx, my })
+                {
+                    v = Math.Max(v, Math.Abs(m[i - 1] - 2 * m[i] + m[i + 1]));
+                    v = Math.Max(v, Math.Abs(m[i - N] - 2 * m[i] + m[i + N]));
+                }
+                vals.Add(v);
+            }
+        vals.Sort();
+        return (vals[^1], vals[(int)(0.99 * (vals.Count - 1))]);
+    }
+
+    [Fact]
+    public void SmoothAwayFromTheFace()
+    {
+        var cur = Scene.Talking();
+        using var smooth = MakeWarp();
+        using var plain = MakeWarp(new WarpOptions { Smoothing = false });
+        smooth.BuildMap(cur); plain.BuildMap(cur);
+        double far = WarpOptions.Default.RampDistancePx(N, N);
+        var (sMax, sP99) = SecondDifferences(smooth, ToArray(smooth.MapX), ToArray(smooth.MapY), far);
+        var (pMax, pP99) = SecondDifferences(plain, ToArray(plain.MapX), ToArray(plain.MapY), far);
+        output.WriteLine($"second differences where d >= {far:0.#} px: smoothed max {sMax:0.0000} p99 {sP99:0.0000}; unsmoothed max {pMax:0.0000} p99 {pP99:0.0000}");
+        Assert.True(sMax < 0.01, $"smoothed field has second differences up to {sMax} px");
+        Assert.True(pMax > 10 * sMax, $"unsmoothed kinks ({pMax}) not clearly above smoothed ({sMax}): the test cannot tell");
+    }
+
+    [Fact]
+    public void OptimisedMatchesReference()
+    {
+        var cur = Scene.Talking();
+        foreach (var smoothing in new[] { false, true })
+        {
+            using var warp = MakeWarp(new WarpOptions { Smoothing = smoothing });
+            warp.BuildMap(cur);
+            using var rx = new Mat(); using var ry = new Mat();
+            var sw = Stopwatch.StartNew();
+            warp.BuildMapReference(cur, rx, ry);
+            sw.Stop();
+            var ox = ToArray(warp.MapX); var oy = ToArray(warp.MapY); var ax = ToArray(rx); var ay = ToArray(ry);
+            double sumIn = 0, maxIn = 0, sumOut = 0, maxOut = 0; long nIn = 0, nOut = 0;
+            for (int i = 0; i < N * N; i++)
+            {
+                double e = Math.Max(Math.Abs(ox[i] - ax[i]), Math.Abs(oy[i] - ay[i]));
+                Assert.False(double.IsNaN(e), $"NaN at pixel {i}");
+                if (warp.DistanceFromFace(ax[i], ay[i]) < 0) { sumIn += e; maxIn = Math.Max(maxIn, e); nIn++; }
+                else { sumOut += e; maxOut = Math.Max(maxOut, e); nOut++; }
+            }
+            output.WriteLine($"smoothing={smoothing} (reference took {sw.ElapsedMilliseconds} ms): face mean {sumIn / nIn:E2} max {maxIn:E2} px; elsewhere mean {sumOut / nOut:E2} max {maxOut:E2} px");
+            if (!smoothing)
+            {
+                Assert.True(Math.Max(maxIn, maxOut) < 1e-3, $"rasteriser differs from per-pixel barycentric by {Math.Max(maxIn, maxOut)} px");
+                continue;
+            }
+            Assert.True(sumIn / nIn < 0.05 && maxIn < 0.5, $"face: mean {sumIn / nIn} max {maxIn} px");
+            Assert.True(sumOut / nOut < 0.1 && maxOut < 1.0, $"elsewhere: mean {sumOut / nOut} max {maxOut} px");
+        }
+    }
+
+    [Fact]
+    public void PatternTranslatesExactlyInsideTheFace()
+    {
+        const int tx = 20, ty = -12;
+        using var warp = MakeWarp();
+        using var img = Pattern();
+        using var outImg = new Mat();
+        warp.Warp(Scene.Translated(tx, ty), img, outImg);
+        int worst = 0, n = 0, borderWorst = 0;
+        var src = img.GetGenericIndexer<Vec3b>(); var dst = outImg.GetGenericIndexer<Vec3b>();
+        for (int y = 0; y < N; y++)
+            for (int x = 0; x < N; x++)
+            {
+                bool onBorder = x == 0 || y == 0 || x == N - 1 || y == N - 1;
+                if (onBorder)
+                {
+                    var a = src[y, x]; var b = dst[y, x];
+                    for (int c = 0; c < 3; c++) borderWorst = Math.Max(borderWorst, Math.Abs(a[c] - b[c]));
+                }
+                if (warp.DistanceFromFace(x - tx, y - ty) >= 0) continue;
+                var p = src[y - ty, x - tx]; var q = dst[y, x];
+                for (int c = 0; c < 3; c++) worst = Math.Max(worst, Math.Abs(p[c] - q[c]));
+                n++;
+            }
+        output.WriteLine($"pattern shifted by ({tx}, {ty}): {n} face pixels, max grey difference {worst}; border max {borderWorst}");
+        Assert.True(worst <= 1, $"face pixels differ from the shifted pattern by up to {worst}");
+        Assert.True(borderWorst <= 1, $"border pixels changed by up to {borderWorst}");
+    }
+
+    [Fact]
+    public void FoldOversStayFiniteAndCovered()
+    {
+        var cur = Scene.Talking(2);
+        var rnd = new Random(3);
+        // throw some points far across their neighbours, and swap two landmarks
+        for (int k = 0; k < 25; k++)
+        {
+            int i = rnd.Next(Scene.Count);
+            if (Scene.Border[i]) continue;
+            cur[i] = cur[i] + new PointD(rnd.Next(-250, 250), rnd.Next(-250, 250));
+        }
+        (cur[36], cur[45]) = (cur[45], cur[36]);
+        cur[30] = new PointD(-300, 2000);   // far outside the image
+        using var warp = MakeWarp();
+        warp.BuildMap(cur);
+        var mx = ToArray(warp.MapX); var my = ToArray(warp.MapY);
+        int bad = 0; double lo = double.MaxValue, hi = double.MinValue;
+        for (int i = 0; i < N * N; i++)
+        {
+            if (!float.IsFinite(mx[i]) || !float.IsFinite(my[i])) bad++;
+            lo = Math.Min(lo, Math.Min(mx[i], my[i])); hi = Math.Max(hi, Math.Max(mx[i], my[i]));
+        }
+        output.WriteLine($"fold-over: {warp.LastStats}; map range [{lo:0.##}, {hi:0.##}], non-finite {bad}");
+        Assert.True(warp.LastStats.FlippedTriangles > 0, "the scene did not fold over: the test tests nothing");
+        Assert.Equal(0, bad);
+        Assert.True(lo > -2 && hi < N + 1, $"sources outside the portrait: [{lo}, {hi}]");
+        using var img = Pattern(); using var o = new Mat();
+        warp.Apply(img, o);   // must not throw
+    }
+
+    [Fact]
+    public void RejectsMismatchedInput()
+    {
+        using var warp = MakeWarp();
+        Assert.Throws<ArgumentException>(() => warp.BuildMap(Scene.Reference.Take(10).ToArray()));
+        var bad = Scene.Identity(); bad[3] = new PointD(double.NaN, 1);
+        Assert.Throws<ArgumentException>(() => warp.BuildMap(bad));
+        Assert.Throws<ArgumentException>(() => new ConfidenceAwareWarp(N, N, Scene.Reference, Scene.Facial.Take(3).ToArray()));
+    }
+
+    [Fact]
+    public void TimingPerFrame()
+    {
+        using var warp = MakeWarp();
+        using var img = Pattern(); using var o = new Mat();
+        var frames = Enumerable.Range(0, 20).Select(k => Scene.Talking(Math.Sin(k * 0.3))).ToArray();
+        foreach (var f in frames.Take(5)) warp.Warp(f, img, o);   // warm-up (JIT, pools)
+        const int reps = 60;
+        var swMap = new Stopwatch(); var swRemap = new Stopwatch();
+        for (int k = 0; k < reps; k++)
+        {
+            swMap.Start(); warp.BuildMap(frames[k % frames.Length]); swMap.Stop();
+            swRemap.Start(); warp.Apply(img, o); swRemap.Stop();
+        }
+        double map = swMap.Elapsed.TotalMilliseconds / reps, remap = swRemap.Elapsed.TotalMilliseconds / reps;
+        output.WriteLine($"{N}x{N}, {Scene.Count} points, {warp.Triangles.Count} triangles, {Environment.ProcessorCount} cores: " +
+                         $"BuildMap {map:0.00} ms + Apply {remap:0.00} ms = {map + remap:0.00} ms/frame");
+        Assert.True(map + remap < 60, $"{map + remap} ms per frame");   // loose: catches a lost optimisation, not a noisy machine
+    }
+}
