@@ -13,6 +13,7 @@ var root = new Command("vivify", "Vivify: bring a still portrait to life with th
 };
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(AnimateCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(LandmarksCommand.Create());
 
 try

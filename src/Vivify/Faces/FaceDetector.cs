@@ -73,8 +73,8 @@ public sealed class FaceDetector : IDisposable
         return faces;
     }
 
-    /// <summary>Landmarks for a face near <paramref name="startBox"/> (dlib convention), refitting the box to the model; null if the landmarks wander off the box.</summary>
-    public Face? Calibrate(IntensityImage intensity, FaceBox startBox)
+    /// <summary>Landmarks for a face near <paramref name="startBox"/> (dlib convention), refitting the box to the model; null if <paramref name="requireFace"/> and the landmarks wander off the box or sit on a flat patch.</summary>
+    public Face? Calibrate(IntensityImage intensity, FaceBox startBox, bool requireFace = true)
     {
         var box = startBox;
         var pts = Predictor.Predict(intensity, box);
@@ -86,9 +86,8 @@ public sealed class FaceDetector : IDisposable
             pts = Predictor.Predict(intensity, box);
         }
         // A real face keeps its refitted box close to the proposal; clutter makes landmarks drift.
-        if (Overlap(box, startBox) < 0.3) return null;
         // A face has contrast (eyes, brows, mouth); flat or dark patches that fool a cascade do not.
-        if (InnerFaceContrast(intensity, pts) < Options.MinInnerFaceContrast) return null;
+        if (requireFace && (Overlap(box, startBox) < 0.3 || InnerFaceContrast(intensity, pts) < Options.MinInnerFaceContrast)) return null;
         if (Options.BoxEnsemble) pts = PredictOverBoxJitter(intensity, box);
         return new Face(box, pts);
     }
