@@ -37,7 +37,7 @@ public sealed class Correspondences
         _width = width; _height = height;
         _align = Similarity.Fit(driver.Landmarks[neutralFrame], portraitLandmarks, StableIndices);
         double iod = FaceLandmarks.InterOcularDistance(portraitLandmarks);
-        _expansion = opt.Expansion ? SelectExpansion(iod) : [];
+        _expansion = opt.Expansion ? SelectExpansion(iod, opt) : [];
         _fixed = [.. BorderRing(width, height), .. opt.Expansion ? [] : FaceRing(portraitLandmarks, width, height)];
         Reference = [.. portraitLandmarks, .. _expansion.Select(k => _align.Apply(driver.Points[k][neutralFrame])), .. _fixed];
         IsFacial = [.. Enumerable.Repeat(true, portraitLandmarks.Length), .. Enumerable.Repeat(false, _expansion.Length + _fixed.Length)];
@@ -67,7 +67,7 @@ public sealed class Correspondences
         return cur;
     }
 
-    private int[] SelectExpansion(double iod)
+    private int[] SelectExpansion(double iod, AnimationOptions opt)
     {
         var hull = ConvexHull(_portrait);
         double margin = 0.02 * Math.Min(_width, _height);
@@ -77,9 +77,9 @@ public sealed class Correspondences
         {
             var q = _align.Apply(_driver.Points[k][_neutral]);
             if (q.X < margin || q.Y < margin || q.X > _width - 1 - margin || q.Y > _height - 1 - margin) continue;
-            if (InsidePolygon(hull, q)) continue;
-            if (_portrait.Min(p => PointD.Distance(p, q)) < 0.35 * iod) continue;
-            if (keptPos.Any(p => PointD.Distance(p, q) < 0.2 * iod)) continue;
+            if (!opt.ExpansionInsideFace && InsidePolygon(hull, q)) continue;
+            if (_portrait.Min(p => PointD.Distance(p, q)) < opt.ExpansionMinDistanceIod * iod) continue;
+            if (keptPos.Any(p => PointD.Distance(p, q) < opt.ExpansionSpacingIod * iod)) continue;
             kept.Add(k); keptPos.Add(q);
         }
         return [.. kept];

@@ -35,11 +35,18 @@ public sealed class DriverTrack
         public double? Duration { get; init; }
         public int FaceIndex { get; init; }
         /// <summary>Most non-facial points selected (good features to track).</summary>
-        public int MaxPoints { get; init; } = 160;
+        public int MaxPoints { get; init; } = (int)AnimationOptions.Env("VIVIFY_MAX_POINTS", 160);
+        /// <summary>Also select points on the face itself (inside the landmark hull).</summary>
+        public bool InsideFace { get; init; } = AnimationOptions.Env("VIVIFY_EXP_INSIDE", 0) > 0;
         /// <summary>Points are taken within this many face-box sizes of the face centre.</summary>
         public double BandFaces { get; init; } = 1.6;
         public bool TrackPoints { get; init; } = true;
         public double ForwardBackwardMaxPx { get; init; } = 1.0;
+        /// <summary>Steady landmarks by optical flow: each frame's landmarks are the previous ones moved by their
+        /// Lucas-Kanade flow, pulled towards the detector's answer (no drift) and following it where they disagree.</summary>
+        public bool FlowFusion { get; init; } = AnimationOptions.Env("VIVIFY_FLOW_FUSION", 1) > 0;
+        /// <summary>Share of the detector's answer mixed in per frame where flow and detector agree.</summary>
+        public double FusionPull { get; init; } = AnimationOptions.Env("VIVIFY_FUSION_PULL", 0.2);
     }
 
     /// <summary>Runs the pass; <paramref name="progress"/> gets the number of frames done.</summary>
@@ -54,6 +61,7 @@ public sealed class DriverTrack
         var alive = new List<bool>();
         Mat? prevGray = null;
         Point2f[] pts = [];
+        PointD[]? fused = null;
         int first = -1;
         try
         {
@@ -62,10 +70,14 @@ public sealed class DriverTrack
                 using (f)
                 {
                     if (first < 0) first = f.Index;
-                    landmarks.Add(f.Landmarks ?? []);
                     status.Add(f.Status);
                     var gray = new Mat();
                     Cv2.CvtColor(f.Image, gray, ColorConversionCodes.BGR2GRAY);
+                    var raw = f.RawLandmarks ?? f.Landmarks;
+                    if (opt.FlowFusion && raw is not null && fused is not null && prevGray is not null && f.Status != TrackStatus.Detected)
+                        fused = FuseWithFlow(prevGray, gray, fused, raw, opt);
+                    else fused = raw;
+                    landmarks.Add(opt.FlowFusion ? (fused ?? []) : (f.Landmarks ?? []));
                     if (opt.TrackPoints)
                     {
                         if (prevGray is null)
@@ -88,6 +100,7 @@ public sealed class DriverTrack
                         prevGray?.Dispose();
                         prevGray = gray;
                     }
+                    else if (opt.FlowFusion) { prevGray?.Dispose(); prevGray = gray; }
                     else gray.Dispose();
                     progress?.Invoke(landmarks.Count);
                 }
@@ -109,6 +122,26 @@ public sealed class DriverTrack
         };
     }
 
+    /// <summary>Landmarks moved by optical flow from the previous frame, fused with the detector's raw landmarks.</summary>
+    private static PointD[] FuseWithFlow(Mat prev, Mat next, PointD[] prevFused, PointD[] raw, Options opt)
+    {
+        var p0 = prevFused.Select(p => new Point2f((float)p.X, (float)p.Y)).ToArray();
+        var p1 = TrackForwardBackward(prev, next, p0, opt.ForwardBackwardMaxPx, out var ok);
+        double iod = Math.Max(1, FaceLandmarks.InterOcularDistance(raw));
+        var result = new PointD[raw.Length];
+        for (int k = 0; k < raw.Length; k++)
+        {
+            if (!ok[k]) { result[k] = raw[k]; continue; }
+            var predicted = new PointD(p1[k].X, p1[k].Y);
+            // agree (within ~2% IOD): mostly flow; disagree (flow lost the feature): the detector
+            double d = PointD.Distance(predicted, raw[k]) / iod;
+            double t = Math.Clamp((d - 0.02) / 0.04, 0, 1);
+            double pull = opt.FusionPull + (1 - opt.FusionPull) * t;
+            result[k] = predicted + pull * (raw[k] - predicted);
+        }
+        return result;
+    }
+
     private static Point2f[] SelectPoints(Mat gray, PointD[] face, Options opt)
     {
         var box = FaceLandmarks.BoxFor(face, ShapePredictor.Default.InitialShape);
@@ -118,7 +151,7 @@ public sealed class DriverTrack
         Cv2.Circle(mask, c, (int)(opt.BandFaces * size), Scalar.All(255), -1);
         // not on the face itself: its landmarks already say how it moves
         var hull = Cv2.ConvexHull(face.Select(p => new Point((int)p.X, (int)p.Y)).ToArray());
-        Cv2.FillConvexPoly(mask, hull, Scalar.All(0));
+        if (!opt.InsideFace) Cv2.FillConvexPoly(mask, hull, Scalar.All(0));
         var corners = Cv2.GoodFeaturesToTrack(gray, opt.MaxPoints, 0.01, Math.Max(4, size * 0.06), mask, 5, false, 0.04);
         return corners;
     }
