@@ -17,7 +17,11 @@
 // so the face is exactly piecewise affine; w is continuous, so there is no seam.
 //
 // Requires: width, height >= 2; reference points finite, at least 3 and not all collinear; one
-// facial flag per point. For full coverage the caller includes fixed points along the image
+// facial flag per point; optional constraint edges (index pairs) that the triangulation must
+// contain, e.g. the lip and eye contours (Dlib68Mesh), so that opening the mouth stretches the
+// mouth interior instead of tearing the lips. Non-facial points inside the face region are
+// ignored, and the face hull's edges are constrained, so the face is a union of triangles among
+// facial points only: untrusted points never change the face. For full coverage the caller includes fixed points along the image
 // border with the four corners (pixel centres (0,0) .. (W-1,H-1)); then border pixels map to
 // themselves (the blur pins the border, see FieldSmoother).
 // Guarantees: maps are finite for any finite current points (fold-overs and holes handled, see
@@ -61,13 +65,19 @@ public sealed class ConfidenceAwareWarp : IDisposable
     private readonly int[] _coarseLo, _coarseHi, _spanLo, _spanHi;
     private readonly IntPtr _mapXData, _mapYData;
     private long _filled;
-    internal static long[] T = new long[4];
 
     public int Width { get; }
     public int Height { get; }
     public int PointCount => _ref.Length;
     public WarpOptions Options { get; }
     public IReadOnlyList<Triangle> Triangles => _tris;
+    /// <summary>
+    /// Constraint edges (the caller's and the face hull's) that could not be made triangle edges
+    /// (crossing ones, bad indices, a point on the edge).
+    /// </summary>
+    public int MissingConstraintEdges { get; }
+    /// <summary>Non-facial points ignored because they lie in the face region (within 0.5 px).</summary>
+    public int IgnoredPoints { get; }
     /// <summary>The face region: convex hull of the facial reference points (empty when none).</summary>
     public IReadOnlyList<PointD> FaceHull => _face.Hull;
     /// <summary>Effective radii (full-resolution px) of the optimised path's blur levels.</summary>
@@ -78,7 +88,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
     public WarpFrameStats LastStats { get; private set; }
 
     public ConfidenceAwareWarp(int width, int height, ReadOnlySpan<PointD> reference, ReadOnlySpan<bool> isFacial,
-        WarpOptions? options = null)
+        WarpOptions? options = null, ReadOnlySpan<(int A, int B)> constraintEdges = default)
     {
         if (width < 2 || height < 2) throw new ArgumentException($"image too small: {width}x{height}");
         if (isFacial.Length != reference.Length)
@@ -87,10 +97,24 @@ public sealed class ConfidenceAwareWarp : IDisposable
         Options.Validate(width, height);
         Width = width; Height = height;
         _ref = reference.ToArray();
-        _tris = Triangulation.Delaunay(_ref);
         var facial = new List<PointD>();
         for (int i = 0; i < _ref.Length; i++) if (isFacial[i]) facial.Add(_ref[i]);
         _face = new FaceRegion(width, height, facial);
+        // The face hull's edges are constraints too, so the face region is a union of triangles
+        // among facial points and no untrusted point reaches into it.
+        var index = new Dictionary<PointD, int>();
+        for (int i = 0; i < _ref.Length; i++) if (isFacial[i]) index.TryAdd(_ref[i], i);
+        var hull = _face.Hull;
+        var edges = new List<(int, int)>();
+        if (hull.Length >= 3)
+            for (int h = 0; h < hull.Length; h++) edges.Add((index[hull[h]], index[hull[(h + 1) % hull.Length]]));
+        edges.AddRange(constraintEdges.ToArray());
+        // Untrusted points inside the face region (or within half a pixel of it) are ignored.
+        var skip = new bool[_ref.Length];
+        for (int i = 0; i < _ref.Length; i++)
+            if (!isFacial[i] && _face.SignedDistanceAt(_ref[i].X, _ref[i].Y) < 0.5) { skip[i] = true; IgnoredPoints++; }
+        _tris = Triangulation.Delaunay(_ref, edges.ToArray(), out int missing, skip);
+        MissingConstraintEdges = missing;
         _raster = new TriangleRaster(_tris, _ref);
         var pinned = new bool[_ref.Length];
         for (int i = 0; i < _ref.Length; i++)
@@ -173,7 +197,6 @@ public sealed class ConfidenceAwareWarp : IDisposable
             throw new InvalidOperationException("MapX/MapY were reallocated by the caller; they belong to the warp");
         Prepare(current);
         _filled = 0;
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         if (_smoother is not null)
         {
             BuildSmoothedCoarseField();
@@ -184,7 +207,6 @@ public sealed class ConfidenceAwareWarp : IDisposable
             Array.Fill(_spanLo, 0); Array.Fill(_spanHi, Width - 1);
         }
 
-        T[0] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         int bands = (Height + RowsPerBand - 1) / RowsPerBand;
         if (_smoother is not null) UpsampleCoarseRows();
         Parallel.For(0, bands, b =>
@@ -194,11 +216,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
             for (int y = y0; y < y1; y++)
                 if (_spanHi[y] >= _spanLo[y])
                     new Span<float>(mx + (long)y * Width + _spanLo[y], _spanHi[y] - _spanLo[y] + 1).Fill(float.NaN);
-            long z0 = System.Diagnostics.Stopwatch.GetTimestamp();
             _raster.RasterizeRows(_full, y0, y1, mx, my, _spanLo, _spanHi);
-            Interlocked.Add(ref T[1+2], 0);
-            long z1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            Interlocked.Add(ref T[3], z1 - z0);
             long filled = 0;
             for (int y = y0; y < y1; y++)
             {
@@ -207,7 +225,6 @@ public sealed class ConfidenceAwareWarp : IDisposable
                 if (_smoother is not null) FinishRow(y, rx, ry);
             }
             if (filled != 0) Interlocked.Add(ref _filled, filled);
-            Interlocked.Add(ref T[2], System.Diagnostics.Stopwatch.GetTimestamp() - z1);
         });
         LastStats = new WarpFrameStats(_untangler.MovedCount, _raster.FlippedCount, _raster.DegenerateCount, _filled);
     }
@@ -224,7 +241,6 @@ public sealed class ConfidenceAwareWarp : IDisposable
         var dist = _face.SignedDistance;
         fixed (float* sx = _coarseSrcX, sy = _coarseSrcY, dx = _coarseDX, dy = _coarseDY)
         {
-            long q0 = System.Diagnostics.Stopwatch.GetTimestamp();
             _coarseSrcX.AsSpan().Fill(float.NaN);
             _raster.RasterizeRows(g, 0, h, sx, sy);
 
@@ -238,9 +254,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
                     dy[j * w + i] = sy[j * w + i] - yj;
                 }
             }
-            long q = System.Diagnostics.Stopwatch.GetTimestamp();
             _smoother.Smooth(dx, dy);
-            T[1] += System.Diagnostics.Stopwatch.GetTimestamp() - q;
         }
         float invSx = (float)(1 / g.Sx), invSy = (float)(1 / g.Sy);
         Parallel.For(0, h, j =>

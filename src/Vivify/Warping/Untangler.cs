@@ -1,6 +1,7 @@
 // Untangler: removes fold-overs caused by untrusted correspondences before the warp is built.
-// A destination triangle "folds" when its signed area drops below MinAreaRatio times its
-// reference area (flipped, degenerate or crushed). Each movable vertex of a folded triangle is
+// A destination triangle "folds" when it is flipped, degenerate, or crushed: the affine map from
+// its reference to its destination shrinks some direction below MinStretch (smallest singular
+// value; a 4x squeeze tears the image visibly even without flipping). Each movable vertex of a folded triangle is
 // reset to the position that restores its reference shape relative to its neighbours
 // (Laplacian coordinates: p_i = mean_j p_j + (r_i - mean_j r_j)), Gauss-Seidel, repeated until
 // nothing folds or the iteration limit is reached.
@@ -15,13 +16,13 @@ namespace Vivify.Warping;
 
 internal sealed class Untangler
 {
-    public const double MinAreaRatio = 0.02;
+    public const double MinStretch = 0.25;
     private readonly Triangle[] _tris;
     private readonly PointD[] _ref;
     private readonly bool[] _pinned;
     private readonly int[][] _neighbours;
     private readonly PointD[] _refOffset;   // r_i - mean of its neighbours' reference positions
-    private readonly double[] _refArea2;
+    private readonly double[] _refInv;      // per triangle, inverse of its reference edge matrix
     private readonly PointD[] _cur;
     private readonly bool[] _mark, _moved;
 
@@ -37,7 +38,15 @@ internal sealed class Untangler
         _refOffset = new PointD[reference.Length];
         for (int i = 0; i < reference.Length; i++)
             if (_neighbours[i].Length > 0) _refOffset[i] = reference[i] - Mean(reference, _neighbours[i]);
-        _refArea2 = triangles.Select(t => Triangulation.SignedArea2(reference[t.A], reference[t.B], reference[t.C])).ToArray();
+        _refInv = new double[4 * triangles.Length];
+        for (int t = 0; t < triangles.Length; t++)
+        {
+            var (a, b, c) = triangles[t];
+            double f1x = reference[b].X - reference[a].X, f1y = reference[b].Y - reference[a].Y;
+            double f2x = reference[c].X - reference[a].X, f2y = reference[c].Y - reference[a].Y;
+            double det = f1x * f2y - f1y * f2x;    // > 0: triangles are positively oriented
+            _refInv[4 * t] = f2y / det; _refInv[4 * t + 1] = -f2x / det; _refInv[4 * t + 2] = -f1y / det; _refInv[4 * t + 3] = f1x / det;
+        }
         _cur = new PointD[reference.Length];
         _mark = new bool[reference.Length];
         _moved = new bool[reference.Length];
@@ -53,6 +62,23 @@ internal sealed class Untangler
         double x = 0, y = 0;
         foreach (int j in idx) { x += p[j].X; y += p[j].Y; }
         return new PointD(x / idx.Length, y / idx.Length);
+    }
+
+    /// <summary>Flipped, or the reference-to-current map's smallest singular value is below MinStretch.</summary>
+    private bool Crushed(int t, PointD a, PointD b, PointD c)
+    {
+        double e1x = b.X - a.X, e1y = b.Y - a.Y, e2x = c.X - a.X, e2y = c.Y - a.Y;
+        var r = _refInv.AsSpan(4 * t, 4);
+        // A = E F^-1 (2x2)
+        double a00 = e1x * r[0] + e2x * r[2], a01 = e1x * r[1] + e2x * r[3];
+        double a10 = e1y * r[0] + e2y * r[2], a11 = e1y * r[1] + e2y * r[3];
+        double det = a00 * a11 - a01 * a10;
+        if (det <= 0) return true;
+        // singular values: s1 s2 = det, s1^2 + s2^2 = |A|_F^2
+        double f2 = a00 * a00 + a01 * a01 + a10 * a10 + a11 * a11;
+        double disc = Math.Sqrt(Math.Max(0, f2 * f2 - 4 * det * det));
+        double sMin2 = (f2 - disc) / 2;
+        return sMin2 < MinStretch * MinStretch;
     }
 
     private bool Mark(int v)
@@ -77,7 +103,7 @@ internal sealed class Untangler
             for (int t = 0; t < _tris.Length; t++)
             {
                 var (a, b, c) = _tris[t];
-                if (Triangulation.SignedArea2(_cur[a], _cur[b], _cur[c]) >= MinAreaRatio * _refArea2[t]) continue;
+                if (!Crushed(t, _cur[a], _cur[b], _cur[c])) continue;
                 any |= Mark(a) | Mark(b) | Mark(c);
             }
             if (!any) break;

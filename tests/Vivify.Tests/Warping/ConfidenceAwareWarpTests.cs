@@ -11,12 +11,13 @@ public class ConfidenceAwareWarpTests(ITestOutputHelper output)
     private static readonly WarpScene Scene = new();
     private const int N = WarpScene.Size;
 
-    private static ConfidenceAwareWarp MakeWarp(WarpOptions? o = null) => new(N, N, Scene.Reference, Scene.Facial, o);
+    private static ConfidenceAwareWarp MakeWarp(WarpOptions? o = null) => Scene.CreateWarp(o);
 
     private static unsafe float[] ToArray(Mat m)
     {
-        var a = new float[m.Rows * m.Cols];
-        for (int y = 0; y < m.Rows; y++) new ReadOnlySpan<float>((float*)m.Ptr(y), m.Cols).CopyTo(a.AsSpan(y * m.Cols));
+        int rows = m.Rows, cols = m.Cols;
+        var a = new float[rows * cols];
+        for (int y = 0; y < rows; y++) new ReadOnlySpan<float>((float*)m.Ptr(y), cols).CopyTo(a.AsSpan(y * cols));
         return a;
     }
 
@@ -41,6 +42,64 @@ public class ConfidenceAwareWarpTests(ITestOutputHelper output)
         output.WriteLine($"{Scene.Count} points ({Scene.Facial.Count(f => f)} facial, {Scene.Border.Count(b => b)} border), {warp.Triangles.Count} triangles, area {area:0.###} of {(N - 1.0) * (N - 1.0)}");
         Assert.All(warp.Triangles, t => Assert.True(Triangulation.SignedArea2(Scene.Reference[t.A], Scene.Reference[t.B], Scene.Reference[t.C]) > 0));
         Assert.True(Math.Abs(area - (N - 1.0) * (N - 1.0)) < 1e-3, $"triangles cover {area}, image hull is {(N - 1.0) * (N - 1.0)}");
+    }
+
+    [Fact]
+    public void ConstraintEdgesAreInTheTriangulation()
+    {
+        using var warp = MakeWarp();
+        var edges = new HashSet<(int, int)>();
+        foreach (var t in warp.Triangles)
+            foreach (var (a, b) in new[] { (t.A, t.B), (t.B, t.C), (t.C, t.A) }) edges.Add(a < b ? (a, b) : (b, a));
+        int absent = Scene.Constraints.Count(e => !edges.Contains(e.A < e.B ? (e.A, e.B) : (e.B, e.A)));
+        double area = warp.Triangles.Sum(t => Triangulation.SignedArea2(Scene.Reference[t.A], Scene.Reference[t.B], Scene.Reference[t.C])) / 2;
+        output.WriteLine($"{Scene.Constraints.Length} constraint edges, {absent} absent, reported missing {warp.MissingConstraintEdges}; area {area:0.###}");
+        Assert.Equal(0, absent);
+        Assert.Equal(0, warp.MissingConstraintEdges);
+        Assert.True(Math.Abs(area - (N - 1.0) * (N - 1.0)) < 1e-3, $"constrained triangles cover {area}");
+        Assert.All(warp.Triangles, t => Assert.True(Triangulation.SignedArea2(Scene.Reference[t.A], Scene.Reference[t.B], Scene.Reference[t.C]) > 0));
+    }
+
+    /// <summary>
+    /// Opening the mouth (lower lip and chin down) of a closed-mouth portrait, in its own size:
+    /// with the lip contours as constraints nothing folds and the upper lip does not move; a plain
+    /// Delaunay triangulation has triangles spanning both lips and drags the upper lip along.
+    /// </summary>
+    [Theory]
+    [InlineData("audrey.png", 540, 720)]     // inner lips predicted crossed
+    [InlineData("joconde.png", 743, 1155)]
+    public void OpeningTheMouthLeavesTheUpperLipAlone(string image, int w, int h)
+    {
+        var scene = WarpScene.ForGoldenImage(image, w, h);
+        var cur = scene.Identity();
+        double drop = 0.08 * (cur[16].X - cur[0].X);
+        foreach (int i in new[] { 5, 6, 7, 8, 9, 10, 11, 55, 56, 57, 58, 59, 65, 66, 67 })
+            cur[i] += new PointD(0, i <= 11 ? 1.2 * drop : drop);
+        var band = new[] { 48, 49, 50, 51, 52, 53, 54, 64, 63, 62, 61, 60 }.Select(i => new Point2f((float)scene.Reference[i].X, (float)scene.Reference[i].Y)).ToArray();
+        double worstConstrained = 0;
+        foreach (var constrained in new[] { true, false })
+        {
+            using var warp = scene.CreateWarp(constrained: constrained);
+            warp.BuildMap(cur);
+            var mx = ToArray(warp.MapX); var my = ToArray(warp.MapY);
+            double worst = 0; int n = 0;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                {
+                    if (Cv2.PointPolygonTest(band, new Point2f(x, y), true) < 0.5) continue;
+                    n++;
+                    worst = Math.Max(worst, Math.Max(Math.Abs(mx[y * w + x] - x), Math.Abs(my[y * w + x] - y)));
+                }
+            output.WriteLine($"{image} mouth opened {drop:0.0} px, constrained={constrained}: {warp.LastStats}; upper lip ({n} px) moves up to {worst:0.000} px");
+            Assert.True(n > 100, "upper lip band unexpectedly small");
+            if (constrained)
+            {
+                worstConstrained = worst;
+                Assert.Equal(0, warp.LastStats.FlippedTriangles);
+                Assert.True(worst < 0.01, $"upper lip moved by {worst} px");
+            }
+            else Assert.True(worst > 10 * Math.Max(worstConstrained, 0.01), "plain Delaunay did not disturb the upper lip: the test cannot tell");
+        }
     }
 
     [Fact]
@@ -177,18 +236,19 @@ public class ConfidenceAwareWarpTests(ITestOutputHelper output)
         using var outImg = new Mat();
         warp.Warp(Scene.Translated(tx, ty), img, outImg);
         int worst = 0, n = 0, borderWorst = 0;
-        var src = img.GetGenericIndexer<Vec3b>(); var dst = outImg.GetGenericIndexer<Vec3b>();
+        Vec3b Src(int y, int x) => img.At<Vec3b>(y, x);
+        Vec3b Dst(int y, int x) => outImg.At<Vec3b>(y, x);
         for (int y = 0; y < N; y++)
             for (int x = 0; x < N; x++)
             {
                 bool onBorder = x == 0 || y == 0 || x == N - 1 || y == N - 1;
                 if (onBorder)
                 {
-                    var a = src[y, x]; var b = dst[y, x];
+                    var a = Src(y, x); var b = Dst(y, x);
                     for (int c = 0; c < 3; c++) borderWorst = Math.Max(borderWorst, Math.Abs(a[c] - b[c]));
                 }
                 if (warp.DistanceFromFace(x - tx, y - ty) >= 0) continue;
-                var p = src[y - ty, x - tx]; var q = dst[y, x];
+                var p = Src(y - ty, x - tx); var q = Dst(y, x);
                 for (int c = 0; c < 3; c++) worst = Math.Max(worst, Math.Abs(p[c] - q[c]));
                 n++;
             }
@@ -228,6 +288,39 @@ public class ConfidenceAwareWarpTests(ITestOutputHelper output)
         warp.Apply(img, o);   // must not throw
     }
 
+    /// <summary>
+    /// Untrusted (non-facial) points thrown up to 120 px fold the mesh; untangling moves them
+    /// until nothing folds, and the face, built from facial points only, is exactly the same map.
+    /// </summary>
+    [Fact]
+    public void UntanglingFixesUntrustedPointsAndLeavesTheFaceExact()
+    {
+        var clean = Scene.Talking();
+        var noisy = (PointD[])clean.Clone();
+        var rnd = new Random(5);
+        for (int i = 0; i < Scene.Count; i++)
+            if (!Scene.Facial[i] && !Scene.Border[i] && rnd.NextDouble() < 0.3) noisy[i] += new PointD(rnd.Next(-120, 121), rnd.Next(-120, 121));
+        using var plain = MakeWarp(new WarpOptions { UntangleIterations = 0 });
+        plain.BuildMap(noisy);
+        using var warp = MakeWarp();
+        warp.BuildMap(clean);
+        var cx = ToArray(warp.MapX); var cy = ToArray(warp.MapY);
+        warp.BuildMap(noisy);
+        var nx = ToArray(warp.MapX); var ny = ToArray(warp.MapY);
+        double worst = 0; int face = 0;
+        for (int i = 0; i < N * N; i++)
+        {
+            if (warp.DistanceFromFace(cx[i], cy[i]) >= 0) continue;
+            face++;
+            worst = Math.Max(worst, Math.Max(Math.Abs(nx[i] - cx[i]), Math.Abs(ny[i] - cy[i])));
+        }
+        output.WriteLine($"{warp.IgnoredPoints} untrusted points ignored inside the face; without untangling: {plain.LastStats}; with: {warp.LastStats}; face ({face} px) map change {worst:E2} px");
+        Assert.True(plain.LastStats.FlippedTriangles > 0, "the noise did not fold the mesh: the test tests nothing");
+        Assert.Equal(0, warp.LastStats.FlippedTriangles);
+        Assert.True(face > 100_000);
+        Assert.True(worst < 1e-3, $"untrusted points changed the face map by {worst} px");
+    }
+
     [Fact]
     public void RejectsMismatchedInput()
     {
@@ -236,6 +329,7 @@ public class ConfidenceAwareWarpTests(ITestOutputHelper output)
         var bad = Scene.Identity(); bad[3] = new PointD(double.NaN, 1);
         Assert.Throws<ArgumentException>(() => warp.BuildMap(bad));
         Assert.Throws<ArgumentException>(() => new ConfidenceAwareWarp(N, N, Scene.Reference, Scene.Facial.Take(3).ToArray()));
+        Assert.Throws<ArgumentException>(() => Scene.CreateWarp(new WarpOptions { FieldScale = 0 }));
     }
 
     [Fact]

@@ -2,8 +2,10 @@
 // with dlib's 68 landmarks of a golden face (audrey.png) scaled to a face about 420 px wide;
 // ForGoldenImage: a golden image's own landmarks in its own size. Around the face, ~100
 // non-facial points on jittered rings (hair, ears, neck), and 40 fixed points along the border
-// including the 4 corners. Motions are deterministic.
+// including the 4 corners. Inner lips are separated (Dlib68Mesh.SeparateInnerLips) and warps
+// are built with the lip and eye contours as constraint edges. Motions are deterministic.
 using Vivify.Geometry;
+using Vivify.Warping;
 
 namespace Vivify.Tests.Warping;
 
@@ -37,7 +39,7 @@ public sealed class WarpScene
     {
         Width = width; Height = height;
         FaceCentre = new PointD(landmarks.Average(p => p.X), landmarks.Average(p => p.Y));
-        var pts = landmarks.ToList();
+        var pts = Dlib68Mesh.SeparateInnerLips(landmarks).ToList();
         var facial = Enumerable.Repeat(true, 68).ToList();
 
         // non-facial rings: semi-axes from the landmark extent
@@ -65,6 +67,12 @@ public sealed class WarpScene
         Facial = facial.ToArray();
         Border = Enumerable.Range(0, Count).Select(i => i >= nonBorder).ToArray();
     }
+
+    /// <summary>Lip and eye contours the triangulation must keep (the landmarks are points 0-67).</summary>
+    public (int A, int B)[] Constraints { get; } = Dlib68Mesh.ConstraintEdges();
+
+    public ConfidenceAwareWarp CreateWarp(WarpOptions? options = null, bool constrained = true)
+        => new(Width, Height, Reference, Facial, options, constrained ? Constraints : []);
 
     public PointD[] Identity() => (PointD[])Reference.Clone();
 

@@ -38,7 +38,7 @@ public class WarpVisualCheck(ITestOutputHelper output)
         var panels = new List<Mat>();
         foreach (var smoothing in new[] { true, false })
         {
-            using var warp = new ConfidenceAwareWarp(n, n, scene.Reference, scene.Facial, new WarpOptions { Smoothing = smoothing });
+            using var warp = scene.CreateWarp(new WarpOptions { Smoothing = smoothing });
             var o = new Mat();
             warp.Warp(cur, grid, o);
             DrawPoints(o, cur, scene);
@@ -57,7 +57,7 @@ public class WarpVisualCheck(ITestOutputHelper output)
         // a real portrait, non-square, in its own size
         using var img = Cv2.ImRead(TestData.Golden(Path.Combine("images", "joconde.png")), ImreadModes.Color);
         var js = WarpScene.ForGoldenImage("joconde.png", img.Width, img.Height);
-        using var jw = new ConfidenceAwareWarp(img.Width, img.Height, js.Reference, js.Facial);
+        using var jw = js.CreateWarp();
         using var jo = new Mat();
         jw.Warp(js.Talking(1.5), img, jo);
         using var jsep = new Mat(img.Height, 8, MatType.CV_8UC3, new Scalar(128, 128, 128));
