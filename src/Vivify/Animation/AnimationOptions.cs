@@ -22,14 +22,11 @@ public sealed record AnimationOptions
     public long MaxPixels { get; init; } = MediaFile.DefaultMaxPixels;
     /// <summary>Smallest portrait face accepted, as the distance between the eye centres in pixels.</summary>
     public double MinFaceIod { get; init; } = 20;
-    public WarpOptions Warp { get; init; } = WarpOptions.Default;
+    public WarpOptions Warp { get; init; } = WarpOptions.Default with { MaxRadiusFraction = 0.04, RampDistanceFraction = 0.25 };
     /// <summary>Expansion points closer than this to a facial landmark are dropped (in inter-ocular distances).</summary>
-    public double ExpansionMinDistanceIod { get; init; } = Env("VIVIFY_EXP_MIN", 0.35);
+    public double ExpansionMinDistanceIod { get; init; } = 0.05;
     /// <summary>Expansion points closer than this to one another are thinned out (in inter-ocular distances).</summary>
-    public double ExpansionSpacingIod { get; init; } = Env("VIVIFY_EXP_SPACING", 0.2);
-    /// <summary>Also keep tracked points inside the face's landmark hull (cheeks, nose).</summary>
-    public bool ExpansionInsideFace { get; init; } = Env("VIVIFY_EXP_INSIDE", 0) > 0;
-
-    internal static double Env(string name, double fallback) =>
-        double.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : fallback;
+    public double ExpansionSpacingIod { get; init; } = 0.08;
+    /// <summary>Also keep tracked points inside the face's landmark hull (cheeks, nose): measured to help (eval self).</summary>
+    public bool ExpansionInsideFace { get; init; } = true;
 }

@@ -40,7 +40,11 @@ public sealed class Correspondences
         _expansion = opt.Expansion ? SelectExpansion(iod, opt) : [];
         _fixed = [.. BorderRing(width, height), .. opt.Expansion ? [] : FaceRing(portraitLandmarks, width, height)];
         Reference = [.. portraitLandmarks, .. _expansion.Select(k => _align.Apply(driver.Points[k][neutralFrame])), .. _fixed];
-        IsFacial = [.. Enumerable.Repeat(true, portraitLandmarks.Length), .. Enumerable.Repeat(false, _expansion.Length + _fixed.Length)];
+        // Tracked points on the face itself are as trustworthy as landmarks (flow on skin texture).
+        var hull = ConvexHull(portraitLandmarks);
+        IsFacial = [.. Enumerable.Repeat(true, portraitLandmarks.Length),
+            .. Reference.Skip(portraitLandmarks.Length).Take(_expansion.Length).Select(q => InsidePolygon(hull, q)),
+            .. Enumerable.Repeat(false, _fixed.Length)];
     }
 
     /// <summary>The head's motion in the driver from the neutral frame to frame i (a similarity on stable points).</summary>

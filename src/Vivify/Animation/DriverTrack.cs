@@ -35,18 +35,20 @@ public sealed class DriverTrack
         public double? Duration { get; init; }
         public int FaceIndex { get; init; }
         /// <summary>Most non-facial points selected (good features to track).</summary>
-        public int MaxPoints { get; init; } = (int)AnimationOptions.Env("VIVIFY_MAX_POINTS", 160);
+        public int MaxPoints { get; init; } = 500;
         /// <summary>Also select points on the face itself (inside the landmark hull).</summary>
-        public bool InsideFace { get; init; } = AnimationOptions.Env("VIVIFY_EXP_INSIDE", 0) > 0;
+        public bool InsideFace { get; init; } = true;
         /// <summary>Points are taken within this many face-box sizes of the face centre.</summary>
         public double BandFaces { get; init; } = 1.6;
         public bool TrackPoints { get; init; } = true;
         public double ForwardBackwardMaxPx { get; init; } = 1.0;
         /// <summary>Steady landmarks by optical flow: each frame's landmarks are the previous ones moved by their
         /// Lucas-Kanade flow, pulled towards the detector's answer (no drift) and following it where they disagree.</summary>
-        public bool FlowFusion { get; init; } = AnimationOptions.Env("VIVIFY_FLOW_FUSION", 1) > 0;
+        /// <summary>Re-match tracked points against the selection frame to undo drift (measured to hurt on franck: off).</summary>
+        public bool AnchorRefine { get; init; }
+        public bool FlowFusion { get; init; } = true;
         /// <summary>Share of the detector's answer mixed in per frame where flow and detector agree.</summary>
-        public double FusionPull { get; init; } = AnimationOptions.Env("VIVIFY_FUSION_PULL", 0.2);
+        public double FusionPull { get; init; } = 0.2;
     }
 
     /// <summary>Runs the pass; <paramref name="progress"/> gets the number of frames done.</summary>
@@ -62,6 +64,8 @@ public sealed class DriverTrack
         Mat? prevGray = null;
         Point2f[] pts = [];
         PointD[]? fused = null;
+        Mat? anchorGray = null;
+        Point2f[] anchorPts = [];
         int first = -1;
         try
         {
@@ -83,13 +87,15 @@ public sealed class DriverTrack
                         if (prevGray is null)
                         {
                             // Points are chosen on the first frame with a face (usually frame 0).
-                            if (f.Landmarks is not null) pts = SelectPoints(gray, f.Landmarks, opt);
+                            if (f.Landmarks is not null) { pts = SelectPoints(gray, f.Landmarks, opt); anchorGray = gray.Clone(); anchorPts = pts; }
                             foreach (var p in pts) { traj.Add([new PointD(p.X, p.Y)]); alive.Add(true); }
                             if (f.Landmarks is null) { gray.Dispose(); continue; }
                         }
                         else if (pts.Length > 0)
                         {
                             var next = TrackForwardBackward(prevGray, gray, pts, opt.ForwardBackwardMaxPx, out var ok);
+                            // Frame-to-frame tracking drifts; re-match against the selection frame, starting from the tracked position.
+                            if (opt.AnchorRefine && anchorGray is not null) RefineAgainstAnchor(anchorGray, gray, anchorPts, next, ok);
                             for (int k = 0; k < pts.Length; k++)
                             {
                                 if (!ok[k]) alive[k] = false;
@@ -106,7 +112,7 @@ public sealed class DriverTrack
                 }
             }
         }
-        finally { prevGray?.Dispose(); }
+        finally { prevGray?.Dispose(); anchorGray?.Dispose(); }
         if (tracker.DetectedFrames + tracker.TrackedFrames == 0)
             throw new VivifyException(path, landmarks.Count == 0 ? "no frames in the chosen part of the video" : $"no face found in any of its {landmarks.Count} frames");
         // frames before the first face got no landmarks: hold the first face
@@ -140,6 +146,19 @@ public sealed class DriverTrack
             result[k] = predicted + pull * (raw[k] - predicted);
         }
         return result;
+    }
+
+    private static void RefineAgainstAnchor(Mat anchor, Mat gray, Point2f[] anchorPts, Point2f[] tracked, bool[] ok)
+    {
+        var refined = (Point2f[])tracked.Clone();
+        var crit = new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 20, 0.01);
+        Cv2.CalcOpticalFlowPyrLK(anchor, gray, anchorPts, ref refined, out var st, out var err, new Size(15, 15), 1, crit, OpticalFlowFlags.UseInitialFlow);
+        for (int k = 0; k < tracked.Length; k++)
+        {
+            if (!ok[k] || st[k] != 1) continue;
+            double dx = refined[k].X - tracked[k].X, dy = refined[k].Y - tracked[k].Y;
+            if (dx * dx + dy * dy < 4) tracked[k] = refined[k]; // a small correction of drift, not a jump to another feature
+        }
     }
 
     private static Point2f[] SelectPoints(Mat gray, PointD[] face, Options opt)

@@ -46,7 +46,7 @@ public sealed class PortraitAnimator : IDisposable
             throw new VivifyException(driver.Path, $"--neutral-frame {NeutralFrame} is outside the clip's {driver.FrameCount} frames");
         Points = new Correspondences(driver, PortraitFace.Landmarks, NeutralFrame, portrait.Width, portrait.Height, Options);
         _warp = new ConfidenceAwareWarp(portrait.Width, portrait.Height, Points.Reference, Points.IsFacial,
-            Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing });
+            Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing }, Dlib68Mesh.ConstraintEdges());
     }
 
     /// <summary>The animated portrait's landmarks in frame i (where the warp puts the portrait's face).</summary>

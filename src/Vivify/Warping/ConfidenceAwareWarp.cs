@@ -390,7 +390,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
     {
         if (portrait.Width != Width || portrait.Height != Height)
             throw new ArgumentException($"portrait is {portrait.Width}x{portrait.Height}, the warp was built for {Width}x{Height}", nameof(portrait));
-        Cv2.Remap(portrait, output, MapX, MapY, InterpolationFlags.Linear, BorderTypes.Replicate);
+        Cv2.Remap(portrait, output, MapX, MapY, Options.Interpolation, BorderTypes.Replicate);
     }
 
     /// <summary>BuildMap(current) then Apply(portrait, output).</summary>

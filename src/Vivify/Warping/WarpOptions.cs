@@ -37,6 +37,10 @@ public sealed record WarpOptions
     /// </summary>
     public int UntangleIterations { get; init; } = 10;
 
+    /// <summary>How the portrait is resampled through the map (OpenCV's remap): Linear, Cubic or Lanczos4.</summary>
+    /// (Linear measured best on eval self: cubic sharpens compression noise, -0.2 dB.)
+    public OpenCvSharp.InterpolationFlags Interpolation { get; init; } = OpenCvSharp.InterpolationFlags.Linear;
+
     public static WarpOptions Default { get; } = new();
 
     public double MaxRadiusPx(int width, int height) => MaxRadiusFraction * Diagonal(width, height);
