@@ -117,7 +117,9 @@ public sealed class FaceTracker
                         : faces[Math.Min(_opt.FaceIndex, faces.Count - 1)];
                 if (pick is not null)
                 {
-                    pts = pick.Landmarks; box = pick.Box; status = TrackStatus.Detected;
+                    // one prediction on the calibrated box, as on tracked frames (the detector averages
+                    // over several boxes; mixing the two would make the landmarks jump after a detection)
+                    box = pick.Box; pts = _detector.Predictor.Predict(intensity, box); status = TrackStatus.Detected;
                     tracking = true; everFound = true; sinceVerify = 0; misses = 0;
                 }
             }
