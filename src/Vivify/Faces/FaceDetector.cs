@@ -95,7 +95,7 @@ public sealed class FaceDetector : IDisposable
     // Averages predictions over boxes around the refitted one. The predictor's answer depends a
     // little on the box, and dlib's HOG boxes come on a coarse grid of sizes and positions; the
     // average sits nearer to what dlib's box would give than any single guess.
-    private PointD[] PredictOverBoxJitter(IntensityImage intensity, FaceBox box)
+    internal PointD[] PredictOverBoxJitter(IntensityImage intensity, FaceBox box)
     {
         double s = box.Right - box.Left;
         var acc = new PointD[FaceLandmarks.Count];

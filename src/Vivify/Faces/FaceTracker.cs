@@ -31,6 +31,9 @@ public sealed record FaceTrackerOptions
     public int MaxBridgeFrames { get; init; } = 50;
     /// <summary>Largest landmark misfit (RMS, as a share of the face size) still taken as a face.</summary>
     public double MaxShapeMisfit { get; init; } = 0.12;
+    /// <summary>Average each frame's landmarks over a few boxes around the tracked one, as the detector does
+    /// (steadier, more accurate landmarks; about 7 predictions a frame instead of 1).</summary>
+    public bool BoxEnsemble { get; init; }
     /// <summary>The tracked box is kept while the box fitted to the last landmarks overlaps it by more than this (IoU).</summary>
     public double BoxStickiness { get; init; } = 0.9;
     /// <summary>Skip detection on the first frame: predict on this box instead (the CLI's --box).</summary>
@@ -96,6 +99,7 @@ public sealed class FaceTracker
                 pts = _detector.Predictor.Predict(intensity, box);
                 var refit = FaceLandmarks.BoxFor(pts, _detector.Predictor.InitialShape);
                 if (FaceDetector.Overlap(refit, box) < 0.85) { box = refit; pts = _detector.Predictor.Predict(intensity, box); }
+                if (_opt.BoxEnsemble) pts = _detector.PredictOverBoxJitter(intensity, box);
                 if (++sinceVerify >= _opt.VerifyEvery)
                 {
                     sinceVerify = 0;
@@ -119,7 +123,7 @@ public sealed class FaceTracker
                 {
                     // one prediction on the calibrated box, as on tracked frames (the detector averages
                     // over several boxes; mixing the two would make the landmarks jump after a detection)
-                    box = pick.Box; pts = _detector.Predictor.Predict(intensity, box); status = TrackStatus.Detected;
+                    box = pick.Box; pts = _opt.BoxEnsemble ? pick.Landmarks : _detector.Predictor.Predict(intensity, box); status = TrackStatus.Detected;
                     tracking = true; everFound = true; sinceVerify = 0; misses = 0;
                 }
             }
