@@ -1,33 +1,39 @@
 // ConfidenceAwareWarp: the dense backward warp of a portrait from moved correspondences
 // (TECHNIQUE.md section 4). Construction precomputes what does not change per frame: the
-// Delaunay triangulation of the reference (frame-0) points, the face region (convex hull of the
-// facial points) and its signed distance map, the blur levels and all buffers. Per frame,
+// triangulation of the reference (frame-0) points, the face region (convex hull of the facial
+// points) and its signed distance map, the blur levels and all buffers. Per frame,
 // BuildMap(current) fills MapX/MapY (for each output pixel, its source position in the
 // portrait) and Apply() resamples the portrait through them (bilinear, BORDER_REPLICATE).
 //
 // The map: first, fold-overs caused by untrusted points are undone by moving those points
 // (Untangler; facial and border points never move). Then the exact backward field is piecewise
-// affine (TriangleRaster: current triangles, barycentric coordinates, reference triangles;
-// the policy for folds that remain, among trusted points, is described there). With
-// D(x) = source(x) - x and d = signed distance of source(x) from the face hull (in the portrait,
-// so the region travels with the face), the smoothing radius is r = Rmax * clamp(d / ramp, 0, 1)
-// and the weight of the smoothed field is w = clamp(r / MinRadiusPx, 0, 1). The map is
+// affine (TriangleRaster: current triangles, barycentric coordinates, reference triangles; the
+// policy for folds that remain, among trusted points, is described there). With
+// D(x) = source(x) - x and d = signed distance of source(x) from the face hull (measured in the
+// portrait, so the region travels with the face), the smoothing radius is
+// r = Rmax * smoothstep(d / ramp) and the weight of the smoothed field w = smoothstep(r / Rmin)
+// (0 for d <= 0). The map is
 //   source'(x) = x + (1 - w) D(x) + w S_r(x),
-// S_r being D blurred at radius r (blend of the two fixed levels bracketing r). w = 0 on the face,
-// so the face is exactly piecewise affine; w is continuous, so there is no seam.
+// S_r being D blurred at radius r (smoothstep blend of the two fixed levels bracketing r). w = 0
+// on the face, so the face is exactly piecewise affine; w, r and the blend are C1, so there is
+// neither seam nor kink.
 //
 // Requires: width, height >= 2; reference points finite, at least 3 and not all collinear; one
 // facial flag per point; optional constraint edges (index pairs) that the triangulation must
 // contain, e.g. the lip and eye contours (Dlib68Mesh), so that opening the mouth stretches the
-// mouth interior instead of tearing the lips. Non-facial points inside the face region are
-// ignored, and the face hull's edges are constrained, so the face is a union of triangles among
-// facial points only: untrusted points never change the face. For full coverage the caller includes fixed points along the image
-// border with the four corners (pixel centres (0,0) .. (W-1,H-1)); then border pixels map to
-// themselves (the blur pins the border, see FieldSmoother).
-// Guarantees: maps are finite for any finite current points (fold-overs and holes handled, see
-// TriangleRaster); BuildMap is the optimised path (reduced-resolution smoothed field, row bands
-// in parallel, buffers reused), BuildMapReference the straightforward one (per-pixel barycentric
-// search and full-resolution smoothing). Not thread-safe: one frame at a time per instance.
+// mouth interior instead of tearing the lips. For full coverage the caller includes fixed points
+// along the image border with the four corners (pixel centres (0,0) .. (W-1,H-1)); then border
+// pixels map to themselves (the blur pins the border, see FieldSmoother).
+// Guarantees: non-facial points inside the face region are ignored and the face hull's edges are
+// constrained, so the face is a union of triangles among facial points: untrusted points never
+// change the face. Maps are finite for any finite current points (fold-overs and holes handled).
+// BuildMapReference is the straightforward path (per-pixel barycentric search over all
+// triangles, full-resolution smoothing, per-pixel level blend). BuildMap is the optimised one:
+// the smoothed field is computed on a grid FieldScale times coarser and upsampled bilinearly;
+// the exact field is rasterised only in per-row spans where a coarse sample within 2 cells has
+// w < 1 (elsewhere w = 1 is taken, which holds unless the frame squeezes the face band into
+// less than about 2 cells); row bands run in parallel and all buffers are reused. The tests
+// bound the difference between the two. Not thread-safe: one frame at a time per instance.
 using OpenCvSharp;
 using Vivify.Geometry;
 

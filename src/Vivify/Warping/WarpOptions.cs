@@ -3,12 +3,13 @@
 // Guarantees: immutable; Default is what the product pipeline uses. Lengths called "Px" are in
 // full-resolution portrait pixels, "Fraction" ones are fractions of the portrait's diagonal.
 //
-// The smoothing radius r grows linearly with the distance d (measured in the portrait, frame 0)
-// from the face region: r(d) = MaxRadius * min(1, d / RampDistance), so r = 0 on the face.
-// The field is blurred at Levels fixed radii spaced geometrically from MinRadiusPx to MaxRadius;
-// a pixel whose r lies between two levels blends them; where r < MinRadiusPx the exact field is
-// blended with the smallest level by weight r / MinRadiusPx (so the exact field is kept on the
-// face and the transition is continuous).
+// The smoothing radius r grows with the distance d (measured in the portrait, frame 0) from the
+// face region: r(d) = MaxRadius * smoothstep(d / RampDistance), so r = 0 on the face and reaches
+// the cap at RampDistance with zero slope. The field is blurred at Levels fixed radii spaced
+// geometrically from MinRadiusPx to MaxRadius; a pixel whose r lies between two levels blends
+// them (smoothstep weight); the exact field is blended with the smoothed one by
+// w = smoothstep(r / MinRadiusPx), so the exact field is kept on the face and every transition
+// is C1 (no seam, no kink).
 namespace Vivify.Warping;
 
 public sealed record WarpOptions

@@ -223,7 +223,7 @@ public class ConfidenceAwareWarpTests(ITestOutputHelper output)
                 continue;
             }
             Assert.True(sumIn / nIn < 0.05 && maxIn < 0.5, $"face: mean {sumIn / nIn} max {maxIn} px");
-            Assert.True(sumOut / nOut < 0.1 && maxOut < 1.0, $"elsewhere: mean {sumOut / nOut} max {maxOut} px");
+            Assert.True(sumOut / nOut < 0.05 && maxOut < 1.0, $"elsewhere: mean {sumOut / nOut} max {maxOut} px");
         }
     }
 
@@ -340,15 +340,22 @@ public class ConfidenceAwareWarpTests(ITestOutputHelper output)
         var frames = Enumerable.Range(0, 20).Select(k => Scene.Talking(Math.Sin(k * 0.3))).ToArray();
         foreach (var f in frames.Take(5)) warp.Warp(f, img, o);   // warm-up (JIT, pools)
         const int reps = 60;
-        var swMap = new Stopwatch(); var swRemap = new Stopwatch();
+        var map = new double[reps]; var remap = new double[reps];
         for (int k = 0; k < reps; k++)
         {
-            swMap.Start(); warp.BuildMap(frames[k % frames.Length]); swMap.Stop();
-            swRemap.Start(); warp.Apply(img, o); swRemap.Stop();
+            long t0 = Stopwatch.GetTimestamp();
+            warp.BuildMap(frames[k % frames.Length]);
+            long t1 = Stopwatch.GetTimestamp();
+            warp.Apply(img, o);
+            long t2 = Stopwatch.GetTimestamp();
+            map[k] = (t1 - t0) * 1000.0 / Stopwatch.Frequency; remap[k] = (t2 - t1) * 1000.0 / Stopwatch.Frequency;
         }
-        double map = swMap.Elapsed.TotalMilliseconds / reps, remap = swRemap.Elapsed.TotalMilliseconds / reps;
-        output.WriteLine($"{N}x{N}, {Scene.Count} points, {warp.Triangles.Count} triangles, {Environment.ProcessorCount} cores: " +
-                         $"BuildMap {map:0.00} ms + Apply {remap:0.00} ms = {map + remap:0.00} ms/frame");
-        Assert.True(map + remap < 60, $"{map + remap} ms per frame");   // loose: catches a lost optimisation, not a noisy machine
+        var frame = map.Zip(remap, (a, b) => a + b).Order().ToArray();
+        double Median(double[] v) => v.Order().ElementAt(v.Length / 2);
+        output.WriteLine($"{N}x{N}, {Scene.Count} points, {warp.Triangles.Count} triangles, {Environment.ProcessorCount} cores, {reps} frames: " +
+                         $"BuildMap median {Median(map):0.00} ms (min {map.Min():0.00}), Apply median {Median(remap):0.00} ms (min {remap.Min():0.00}); " +
+                         $"frame median {Median(frame):0.00} ms, min {frame[0]:0.00}, mean {frame.Average():0.00}");
+        // loose: catches a lost optimisation, not a busy machine
+        Assert.True(Median(frame) < 60, $"{Median(frame)} ms per frame");
     }
 }
