@@ -44,7 +44,10 @@ public sealed class PortraitAnimator : IDisposable
         NeutralFrame = Options.NeutralFrame ?? Animation.NeutralFrame.Choose(driver, PortraitFace.Landmarks);
         if (NeutralFrame < 0 || NeutralFrame >= driver.FrameCount)
             throw new VivifyException(driver.Path, $"--neutral-frame {NeutralFrame} is outside the clip's {driver.FrameCount} frames");
-        Points = new Correspondences(driver, PortraitFace.Landmarks, NeutralFrame, portrait.Width, portrait.Height, Options);
+        // A closed mouth's predicted inner lips often touch or cross; part them by a fraction of a
+        // pixel so the lip contours stay separate constraint loops in the triangulation.
+        var reference = Dlib68Mesh.SeparateInnerLips(PortraitFace.Landmarks);
+        Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, Options);
         _warp = new ConfidenceAwareWarp(portrait.Width, portrait.Height, Points.Reference, Points.IsFacial,
             Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing }, Dlib68Mesh.ConstraintEdges());
     }

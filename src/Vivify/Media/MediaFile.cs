@@ -29,7 +29,7 @@ public static class MediaFile
         if (!Cv2.HaveImageReader(path)) throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP or TIFF)");
         var (w, h) = ImageSize(path);
         if (w > 0 && (long)w * h > maxPixels)
-            throw new VivifyException(path, $"image is {w}x{h} = {(long)w * h / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
+            throw new VivifyException(path, $"image is about {w}x{h} = {(long)w * h / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
         var m = Cv2.ImRead(path, ImreadModes.Color);
         if (m.Empty()) { m.Dispose(); throw new VivifyException(path, "image could not be decoded (corrupt or truncated file)"); }
         if ((long)m.Width * m.Height > maxPixels)
