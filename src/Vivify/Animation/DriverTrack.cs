@@ -44,8 +44,6 @@ public sealed class DriverTrack
         public double ForwardBackwardMaxPx { get; init; } = 1.0;
         /// <summary>Steady landmarks by optical flow: each frame's landmarks are the previous ones moved by their
         /// Lucas-Kanade flow, pulled towards the detector's answer (no drift) and following it where they disagree.</summary>
-        /// <summary>Re-match tracked points against the selection frame to undo drift (measured to hurt on franck: off).</summary>
-        public bool AnchorRefine { get; init; }
         public bool FlowFusion { get; init; } = true;
         /// <summary>Share of the detector's answer mixed in per frame where flow and detector agree.</summary>
         public double FusionPull { get; init; } = 0.2;
@@ -64,8 +62,7 @@ public sealed class DriverTrack
         Mat? prevGray = null;
         Point2f[] pts = [];
         PointD[]? fused = null;
-        Mat? anchorGray = null;
-        Point2f[] anchorPts = [];
+        List<int> live = [];
         int first = -1;
         try
         {
@@ -87,21 +84,25 @@ public sealed class DriverTrack
                         if (prevGray is null)
                         {
                             // Points are chosen on the first frame with a face (usually frame 0).
-                            if (f.Landmarks is not null) { pts = SelectPoints(gray, f.Landmarks, opt); anchorGray = gray.Clone(); anchorPts = pts; }
+                            if (f.Landmarks is not null) { pts = SelectPoints(gray, f.Landmarks, opt); live = [.. Enumerable.Range(0, pts.Length)]; }
                             foreach (var p in pts) { traj.Add([new PointD(p.X, p.Y)]); alive.Add(true); }
                             if (f.Landmarks is null) { gray.Dispose(); continue; }
                         }
-                        else if (pts.Length > 0)
+                        else if (live.Count > 0)
                         {
-                            var next = TrackForwardBackward(prevGray, gray, pts, opt.ForwardBackwardMaxPx, out var ok);
-                            // Frame-to-frame tracking drifts; re-match against the selection frame, starting from the tracked position.
-                            if (opt.AnchorRefine && anchorGray is not null) RefineAgainstAnchor(anchorGray, gray, anchorPts, next, ok);
-                            for (int k = 0; k < pts.Length; k++)
+                            // only points still alive are tracked: a lost point is dropped for good
+                            var cur = live.Select(k => pts[k]).ToArray();
+                            var next = TrackForwardBackward(prevGray, gray, cur, opt.ForwardBackwardMaxPx, out var ok);
+                            var stillLive = new List<int>(live.Count);
+                            for (int j = 0; j < live.Count; j++)
                             {
-                                if (!ok[k]) alive[k] = false;
-                                traj[k].Add(new PointD(next[k].X, next[k].Y));
+                                int k = live[j];
+                                if (!ok[j]) { alive[k] = false; continue; }
+                                pts[k] = next[j];
+                                traj[k].Add(new PointD(next[j].X, next[j].Y));
+                                stillLive.Add(k);
                             }
-                            pts = next;
+                            live = stillLive;
                         }
                         prevGray?.Dispose();
                         prevGray = gray;
@@ -112,7 +113,7 @@ public sealed class DriverTrack
                 }
             }
         }
-        finally { prevGray?.Dispose(); anchorGray?.Dispose(); }
+        finally { prevGray?.Dispose(); }
         if (tracker.DetectedFrames + tracker.TrackedFrames == 0)
             throw new VivifyException(path, landmarks.Count == 0 ? "no frames in the chosen part of the video" : $"no face found in any of its {landmarks.Count} frames");
         // frames before the first face got no landmarks: hold the first face
@@ -146,19 +147,6 @@ public sealed class DriverTrack
             result[k] = predicted + pull * (raw[k] - predicted);
         }
         return result;
-    }
-
-    private static void RefineAgainstAnchor(Mat anchor, Mat gray, Point2f[] anchorPts, Point2f[] tracked, bool[] ok)
-    {
-        var refined = (Point2f[])tracked.Clone();
-        var crit = new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 20, 0.01);
-        Cv2.CalcOpticalFlowPyrLK(anchor, gray, anchorPts, ref refined, out var st, out var err, new Size(15, 15), 1, crit, OpticalFlowFlags.UseInitialFlow);
-        for (int k = 0; k < tracked.Length; k++)
-        {
-            if (!ok[k] || st[k] != 1) continue;
-            double dx = refined[k].X - tracked[k].X, dy = refined[k].Y - tracked[k].Y;
-            if (dx * dx + dy * dy < 4) tracked[k] = refined[k]; // a small correction of drift, not a jump to another feature
-        }
     }
 
     private static Point2f[] SelectPoints(Mat gray, PointD[] face, Options opt)

@@ -52,6 +52,9 @@ public sealed class PortraitAnimator : IDisposable
             Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing }, Dlib68Mesh.ConstraintEdges());
     }
 
+    internal ConfidenceAwareWarp WarpStage => _warp;
+    internal Mat Portrait => _portrait;
+
     /// <summary>The animated portrait's landmarks in frame i (where the warp puts the portrait's face).</summary>
     public PointD[] LandmarksAt(int i) => Points.Current(i)[..FaceLandmarks.Count];
 

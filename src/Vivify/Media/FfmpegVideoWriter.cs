@@ -32,7 +32,7 @@ public sealed class FfmpegVideoWriter : IDisposable
         string fr = fps.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
         string codec = ext switch
         {
-            ".mp4" => "-vf pad=ceil(iw/2)*2:ceil(ih/2)*2 -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p -movflags +faststart",
+            ".mp4" => "-vf pad=ceil(iw/2)*2:ceil(ih/2)*2 -c:v libx264 -preset superfast -crf 18 -pix_fmt yuv420p -movflags +faststart",
             ".gif" => "-vf split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=3 -loop 0",
             _ => "-c:v libwebp -lossless 0 -quality 85 -loop 0",
         };
