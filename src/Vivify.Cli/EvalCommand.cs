@@ -21,7 +21,35 @@ internal static class EvalCommand
         var self = new Command("self", "Self-reenactment: animate a video's first frame with the video and compare with the real frames.") { video, side, json };
         o.AddTo(self);
         self.SetAction(r => RunSelf(r.GetValue(video)!, r.GetValue(side), r.GetValue(json), o.Read(r), r.GetValue(o.Quiet)));
-        return new Command("eval", "Measure Vivify against ground truth.") { self };
+        var portrait = new Option<string>("--portrait", "-p") { Description = "The portrait to animate.", Required = true };
+        var driver = new Option<string>("--driver", "-d") { Description = "The driving video.", Required = true };
+        var json2 = new Option<string?>("--json") { Description = "Write the scores here." };
+        var o2 = new AnimateCommand.CommonOptions();
+        var cross = new Command("cross", "Cross-reenactment: does the animated portrait's landmark motion follow the driver's (correlation, gain; overall, brow raise, mouth opening)?") { portrait, driver, json2 };
+        o2.AddTo(cross);
+        cross.SetAction(r => RunCross(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(json2), o2.Read(r)));
+        return new Command("eval", "Measure Vivify against ground truth.") { self, cross };
+    }
+
+    private static int RunCross(string portraitPath, string driverPath, string? jsonPath, Vivify.Animation.AnimationOptions opt)
+    {
+        if (jsonPath is not null) LandmarksCommand.CheckOutputPath(jsonPath, null);
+        using var portrait = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
+        if (MediaFile.Probe(driverPath) != MediaKind.Video) throw new VivifyException(driverPath, "the driver must be a video");
+        using var detector = new FaceDetector();
+        var r = CrossReenactment.Run(portraitPath, portrait, driverPath, opt, detector);
+        Console.WriteLine($"cross-reenactment: {Path.GetFileName(portraitPath)} driven by {Path.GetFileName(driverPath)} ({r.Frames} frames; driver brow range {r.DriverBrowRange:0.000} IOD, mouth range {r.DriverMouthRange:0.000} IOD)");
+        Console.WriteLine($"{"",-14} {"correlation",11} {"gain",6}");
+        foreach (var (name, f) in new[] { ("overall", r.Overall), ("brow raise", r.BrowRaise), ("mouth opening", r.MouthOpening) })
+            Console.WriteLine($"{name,-14} {f.Correlation,11:0.000} {f.Gain,6:0.000}");
+        Console.WriteLine($"(where the warp puts the landmarks: brow raise {r.CommandedBrowRaise.Correlation:0.000} / {r.CommandedBrowRaise.Gain:0.000}, mouth opening {r.CommandedMouthOpening.Correlation:0.000} / {r.CommandedMouthOpening.Gain:0.000})");
+        if (jsonPath is not null)
+        {
+            using var output = new AtomicOutput(jsonPath);
+            output.Writer.Write(JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+            output.Commit();
+        }
+        return 0;
     }
 
     private static int RunSelf(string video, string? side, string? jsonPath, Vivify.Animation.AnimationOptions opt, bool quiet)

@@ -1,0 +1,115 @@
+// CrossReenactment: does the animated portrait move like the driver? Our own landmark engine is
+// run on every output frame and every driver frame; each frame's landmark displacement from
+// frame 0 is taken with the head's similarity motion removed (fit on stable points) and divided
+// by the inter-ocular distance, then compared between output and driver: correlation and
+// amplitude gain (least-squares slope, output on driver) overall (all 68 points, x and y, the
+// driver's displacements turned by the alignment's rotation) and for two expression measures:
+// brow raise (eyes-to-brows height) and mouth opening (inner-lip gap).
+// Guarantees: streams; frames whose face was bridged in the driver are left out.
+using OpenCvSharp;
+using Vivify.Animation;
+using Vivify.Faces;
+using Vivify.Geometry;
+using Vivify.Media;
+
+namespace Vivify.Evaluation;
+
+public sealed record FollowScore(double Correlation, double Gain);
+
+public sealed record CrossReenactmentResult(string Portrait, string Driver, int Frames, FollowScore Overall, FollowScore BrowRaise, FollowScore MouthOpening,
+    double DriverBrowRange, double DriverMouthRange, FollowScore CommandedBrowRaise, FollowScore CommandedMouthOpening);
+
+public static class CrossReenactment
+{
+    public static CrossReenactmentResult Run(string portraitPath, Mat portrait, string driverPath, AnimationOptions options, FaceDetector detector,
+        Action<int>? progress = null)
+    {
+        var driver = DriverTrack.Analyse(driverPath, detector, new DriverTrack.Options { Start = options.Start, Duration = options.Duration });
+        using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, options);
+        using var reader = new VideoReader(driverPath);
+        var outLm = new List<PointD[]>(); var drvLm = new List<PointD[]>(); var keep = new List<bool>(); var cmdLm = new List<PointD[]>();
+        using var frame = new Mat();
+        int i = 0;
+        foreach (var vf in reader.Frames(options.Start, options.Duration))
+        {
+            using (vf)
+            {
+                if (i >= driver.FrameCount) break;
+                animator.Render(i, frame);
+                outLm.Add(Detect(frame, animator.LandmarksAt(i), detector));
+                cmdLm.Add(animator.LandmarksAt(i));
+                drvLm.Add(Detect(vf.Image, driver.Landmarks[i], detector));
+                keep.Add(driver.Status[i] != TrackStatus.Bridged);
+                i++;
+                progress?.Invoke(i);
+            }
+        }
+        double rot = animator.Points.Alignment.RotationRadians;
+        var o = Displacements(outLm, 0); var d = Displacements(drvLm, rot);
+        var ov = new List<double>(); var dv = new List<double>();
+        var ob = new List<double>(); var db = new List<double>(); var om = new List<double>(); var dm = new List<double>();
+        double ob0 = Brow(outLm[0]), db0 = Brow(drvLm[0]), om0 = Mouth(outLm[0]), dm0 = Mouth(drvLm[0]);
+        for (int k = 1; k < outLm.Count; k++)
+        {
+            if (!keep[k]) continue;
+            ov.AddRange(o[k]); dv.AddRange(d[k]);
+            ob.Add(Brow(outLm[k]) - ob0); db.Add(Brow(drvLm[k]) - db0);
+            om.Add(Mouth(outLm[k]) - om0); dm.Add(Mouth(drvLm[k]) - dm0);
+        }
+        // the same measures on where the warp put the landmarks (before any detector reads the output)
+        var cb = new List<double>(); var cm = new List<double>();
+        for (int k = 1; k < cmdLm.Count; k++) if (keep[k]) { cb.Add(Brow(cmdLm[k]) - Brow(cmdLm[0])); cm.Add(Mouth(cmdLm[k]) - Mouth(cmdLm[0])); }
+        return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, Follow(ov, dv), Follow(ob, db), Follow(om, dm),
+            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm));
+    }
+
+    private static PointD[] Detect(Mat image, PointD[] near, FaceDetector detector)
+    {
+        var box = FaceLandmarks.BoxFor(near, detector.Predictor.InitialShape);
+        return detector.Calibrate(IntensityImage.FromMat(image), box, requireFace: false)!.Landmarks;
+    }
+
+    /// <summary>Per frame, the 136 displacement values from frame 0 with head motion removed, over IOD, turned by <paramref name="rotation"/>.</summary>
+    private static List<double[]> Displacements(List<PointD[]> lm, double rotation)
+    {
+        var l0 = lm[0];
+        double iod = FaceLandmarks.InterOcularDistance(l0);
+        double c = Math.Cos(rotation), s = Math.Sin(rotation);
+        var r = new List<double[]>();
+        foreach (var l in lm)
+        {
+            var head = Similarity.Fit(l, l0, Correspondences.StableIndices);
+            var v = new double[l.Length * 2];
+            for (int k = 0; k < l.Length; k++)
+            {
+                var dd = head.Apply(l[k]) - l0[k];
+                v[2 * k] = (c * dd.X - s * dd.Y) / iod; v[2 * k + 1] = (s * dd.X + c * dd.Y) / iod;
+            }
+            r.Add(v);
+        }
+        return r;
+    }
+
+    /// <summary>Height of the brows above the eyes, over IOD, in the face's own frame (rotation removed).</summary>
+    public static double Brow(PointD[] l) => UprightHeight(l, [36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47], [17, 18, 19, 20, 21, 22, 23, 24, 25, 26]);
+
+    /// <summary>Gap between the inner lips, over IOD, in the face's own frame.</summary>
+    public static double Mouth(PointD[] l) => UprightHeight(l, [61, 62, 63], [65, 66, 67]) * -1;
+
+    private static double UprightHeight(PointD[] l, int[] lower, int[] upper)
+    {
+        var le = FaceLandmarks.LeftEyeCenter(l); var re = FaceLandmarks.RightEyeCenter(l);
+        double ang = Math.Atan2(re.Y - le.Y, re.X - le.X), c = Math.Cos(-ang), s = Math.Sin(-ang);
+        double Y(PointD p) => s * p.X + c * p.Y;
+        return (lower.Average(i => Y(l[i])) - upper.Average(i => Y(l[i]))) / FaceLandmarks.InterOcularDistance(l);
+    }
+
+    private static FollowScore Follow(List<double> output, List<double> driver)
+    {
+        int n = output.Count;
+        double mo = output.Average(), md = driver.Average();
+        double sod = 0, sdd = 0, soo = 0;
+        for (int k = 0; k < n; k++) { double a = output[k] - mo, b = driver[k] - md; sod += a * b; sdd += b * b; soo += a * a; }
+        return new FollowScore(sod / Math.Sqrt(Math.Max(sdd * soo, 1e-30)), sod / Math.Max(sdd, 1e-30));
+    }
+}
