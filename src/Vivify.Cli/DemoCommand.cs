@@ -1,6 +1,6 @@
 // `vivify demo`: the main job on a bundled example (the sample media fetched by set-up), so a
-// new user sees Vivify work with one command. For now: landmarks on a sample portrait and on a
-// sample video, written as overlays under out/.
+// new user sees Vivify work with one command: landmarks on a sample portrait (an overlay PNG), and
+// that portrait animated by 10 s of a sample talking-face video (MP4), under out/.
 using System.CommandLine;
 using Vivify;
 
@@ -11,7 +11,7 @@ internal static class DemoCommand
     public static Command Create()
     {
         var outDir = new Option<string>("--out") { Description = "Folder for the results.", DefaultValueFactory = _ => "out" };
-        var cmd = new Command("demo", "Run the main job on a bundled sample (writes under out/).") { outDir };
+        var cmd = new Command("demo", "Run the main job on bundled samples: landmarks, then an animation (writes under out/).") { outDir };
         cmd.SetAction(r => Run(r.GetValue(outDir)!));
         return cmd;
     }
@@ -27,6 +27,11 @@ internal static class DemoCommand
         int rc = LandmarksCommand.Create().Parse([Path.Combine(samples, "audrey.jpg"), "--overlay", png, "--json", json]).Invoke();
         if (rc != 0) return rc;
         Console.WriteLine($"wrote {png} and {json}");
+        var mp4 = Path.Combine(outDir, "demo-audrey-franck.mp4");
+        rc = AnimateCommand.Create().Parse(["--portrait", Path.Combine(samples, "audrey.jpg"), "--driver", Path.Combine(samples, "franck.mp4"),
+            "--start", "20", "--duration", "10", "-o", mp4]).Invoke();
+        if (rc != 0) return rc;
+        Console.WriteLine($"wrote {mp4}");
         return 0;
     }
 
