@@ -32,19 +32,20 @@ internal static class AnimateCommand
         public readonly Option<double?> Duration = new("--duration") { Description = "Length of the driver part, seconds (default: to the end)." };
         public readonly Option<bool> NoExpansion = new("--no-expansion") { Description = "Ablation: facial points, a fixed ring and the border only (no tracked points on hair, neck, background)." };
         public readonly Option<bool> NoSmoothing = new("--no-smoothing") { Description = "Ablation: plain piecewise-affine warp everywhere." };
+        public readonly Option<bool> NoMouth = new("--no-mouth") { Description = "Ablation: leave the open mouth as the warp stretches it (no interior from the driver)." };
         public readonly Option<long> MaxPixels = new("--max-pixels") { Description = "Refuse portraits larger than this many pixels.", DefaultValueFactory = _ => MediaFile.DefaultMaxPixels };
         public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "No progress display." };
 
         public void AddTo(Command c)
         {
-            foreach (var opt in new Option[] { Neutral, Face, NoHead, Start, Duration, NoExpansion, NoSmoothing, MaxPixels, Quiet }) c.Options.Add(opt);
+            foreach (var opt in new Option[] { Neutral, Face, NoHead, Start, Duration, NoExpansion, NoSmoothing, NoMouth, MaxPixels, Quiet }) c.Options.Add(opt);
         }
 
         public AnimationOptions Read(ParseResult r) => new()
         {
             NeutralFrame = r.GetValue(Neutral), FaceIndex = r.GetValue(Face), HeadMotion = !r.GetValue(NoHead),
             Start = r.GetValue(Start), Duration = r.GetValue(Duration), Expansion = !r.GetValue(NoExpansion),
-            Smoothing = !r.GetValue(NoSmoothing), MaxPixels = r.GetValue(MaxPixels),
+            Smoothing = !r.GetValue(NoSmoothing), Mouth = !r.GetValue(NoMouth), MaxPixels = r.GetValue(MaxPixels),
         };
     }
 
@@ -74,11 +75,17 @@ internal static class AnimateCommand
             progress.Run("rendering", driver.FrameCount, report =>
             {
                 using var frame = new Mat();
-                for (int i = 0; i < driver.FrameCount; i++)
+                using var reader = new VideoReader(driverPath);
+                int i = 0;
+                foreach (var vf in reader.Frames(opt.Start, opt.Duration))
                 {
-                    animator.Render(i, frame);
-                    writer.Write(frame);
-                    report(i + 1);
+                    using (vf)
+                    {
+                        if (i >= driver.FrameCount) break;
+                        animator.Render(i, frame, vf.Image);
+                        writer.Write(frame);
+                        report(++i);
+                    }
                 }
                 return 0;
             });

@@ -16,6 +16,8 @@ public sealed record AnimationOptions
     public bool Expansion { get; init; } = true;
     /// <summary>Confidence-aware smoothing of the warp away from the face (ablation switch).</summary>
     public bool Smoothing { get; init; } = true;
+    /// <summary>Fill the open mouth with the driver's mouth interior (ablation switch: --no-mouth).</summary>
+    public bool Mouth { get; init; } = true;
     /// <summary>Part of the driver, seconds.</summary>
     public double Start { get; init; }
     public double? Duration { get; init; }

@@ -1,4 +1,4 @@
-// PortraitAnimator: the product's main job as an API (TECHNIQUE.md stages 1-4): a portrait and
+// PortraitAnimator: the product's main job as an API (TECHNIQUE.md stages 1-5): a portrait and
 // an analysed driver in, full-resolution animated frames out.
 // Requires: a BGR portrait with a face of at least MinFaceIod between the eyes; a DriverTrack.
 // Guarantees: Render(i) gives output frame i at the portrait's full resolution; frame by frame,
@@ -7,6 +7,7 @@
 using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
+using Vivify.Mouth;
 using Vivify.Warping;
 
 namespace Vivify.Animation;
@@ -15,6 +16,7 @@ public sealed class PortraitAnimator : IDisposable
 {
     private readonly Mat _portrait;
     private readonly ConfidenceAwareWarp _warp;
+    private readonly MouthTransfer? _mouth;
 
     public DriverTrack Driver { get; }
     public AnimationOptions Options { get; }
@@ -48,6 +50,7 @@ public sealed class PortraitAnimator : IDisposable
         // pixel so the lip contours stay separate constraint loops in the triangulation.
         var reference = Dlib68Mesh.SeparateInnerLips(PortraitFace.Landmarks);
         Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, Options);
+        _mouth = Options.Mouth ? new MouthTransfer(portrait, reference) : null;
         _warp = new ConfidenceAwareWarp(portrait.Width, portrait.Height, Points.Reference, Points.IsFacial,
             Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing }, Dlib68Mesh.ConstraintEdges());
     }
@@ -58,11 +61,21 @@ public sealed class PortraitAnimator : IDisposable
     /// <summary>The animated portrait's landmarks in frame i (where the warp puts the portrait's face).</summary>
     public PointD[] LandmarksAt(int i) => Points.Current(i)[..FaceLandmarks.Count];
 
-    /// <summary>Renders output frame i into <paramref name="output"/> (allocated when empty).</summary>
-    public void Render(int i, Mat output)
+    /// <summary>
+    /// Renders output frame i into <paramref name="output"/> (allocated when empty). With the driver's
+    /// frame i, hidden regions are filled from it (the mouth interior); call in frame order then,
+    /// as that stage smooths over time.
+    /// </summary>
+    public void Render(int i, Mat output, Mat? driverFrame = null)
     {
-        _warp.Warp(Points.Current(i), _portrait, output);
+        var current = Points.Current(i);
+        _warp.Warp(current, _portrait, output);
+        if (driverFrame is not null && _mouth is not null)
+            _mouth.Apply(output, current[..FaceLandmarks.Count], driverFrame, Driver.Landmarks[i]);
     }
+
+    /// <summary>How much mouth interior the last rendered frame showed (0..1; 0 without the mouth stage).</summary>
+    public double MouthOpacity => _mouth?.LastAlpha ?? 0;
 
     public void Dispose() => _warp.Dispose();
 }

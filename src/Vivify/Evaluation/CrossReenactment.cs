@@ -35,7 +35,7 @@ public static class CrossReenactment
             using (vf)
             {
                 if (i >= driver.FrameCount) break;
-                animator.Render(i, frame);
+                animator.Render(i, frame, vf.Image);
                 outLm.Add(Detect(frame, animator.LandmarksAt(i), detector));
                 cmdLm.Add(animator.LandmarksAt(i));
                 drvLm.Add(Detect(vf.Image, driver.Landmarks[i], detector));

@@ -52,7 +52,7 @@ public static class SelfReenactment
                 else { if (!frames.MoveNext()) break; real = frames.Current.Image; }
                 try
                 {
-                    animator.Render(i, output);
+                    animator.Render(i, output, real);
                     if (i > 0)
                     {
                         var realLm = LandmarksOn(real, driver.Landmarks[i], detector);

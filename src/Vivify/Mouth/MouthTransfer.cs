@@ -1,0 +1,143 @@
+// MouthTransfer: fills the animated portrait's open mouth with the driver's mouth interior
+// (teeth, tongue, the dark of the mouth), TECHNIQUE.md stage 5.
+// Per frame: the driver's inner-lip polygon (points 60-67, grown a little) is warped piecewise
+// affinely (a fan of triangles around its centre) onto the animated portrait's inner-lip polygon;
+// its brightness is matched to the portrait by a gain measured on the lips around it
+// (portrait's lips in the first frame, the driver's lips in this frame), smoothed over time; it
+// is blended in with a feathered mask inside the portrait's inner lips, weighted by how far the
+// mouth has opened beyond the portrait's own opening (with hysteresis and fading).
+// Requires: 68-point landmarks for the driver frame and the output frame; BGR images.
+// Guarantees: nothing outside the portrait's animated inner-lip polygon (grown by the feather)
+// changes; a mouth no wider open than the portrait's own leaves the frame untouched, bit for bit.
+using OpenCvSharp;
+using Vivify.Faces;
+using Vivify.Geometry;
+
+namespace Vivify.Mouth;
+
+public sealed class MouthTransfer
+{
+    private static readonly int[] Inner = [60, 61, 62, 63, 64, 65, 66, 67];
+    private static readonly int[] OuterLips = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59];
+
+    private readonly double _portraitGap;       // the portrait's own inner-lip gap, in IODs
+    private readonly Scalar _portraitLipColour;
+    private Scalar? _gain;
+    private double _alpha;
+
+    /// <summary>Gap (in IODs) beyond the portrait's own at which the interior starts to show, and is fully shown.</summary>
+    public double OpenStart { get; init; } = 0.015;
+    public double OpenFull { get; init; } = 0.05;
+
+    public MouthTransfer(Mat portrait, PointD[] portraitLandmarks)
+    {
+        _portraitGap = Gap(portraitLandmarks);
+        _portraitLipColour = LipColour(portrait, portraitLandmarks);
+    }
+
+    /// <summary>Inner-lip gap over the inter-ocular distance (mean of the three facing pairs).</summary>
+    public static double Gap(PointD[] l)
+    {
+        double g = (PointD.Distance(l[61], l[67]) + PointD.Distance(l[62], l[66]) + PointD.Distance(l[63], l[65])) / 3;
+        return g / FaceLandmarks.InterOcularDistance(l);
+    }
+
+    /// <summary>How much of the driver's interior is shown for this frame (0..1), after hysteresis and fading.</summary>
+    public double LastAlpha => _alpha;
+
+    public void Apply(Mat output, PointD[] outputLandmarks, Mat driver, PointD[] driverLandmarks)
+    {
+        double open = Gap(outputLandmarks) - _portraitGap;
+        double target = Math.Clamp((open - OpenStart) / (OpenFull - OpenStart), 0, 1);
+        target = target * target * (3 - 2 * target);
+        // fade in quickly, out a little slower: no popping, no flicker around the threshold
+        _alpha += (target > _alpha ? 0.6 : 0.4) * (target - _alpha);
+        if (_alpha < 0.02 && target == 0) { _alpha = 0; return; }
+
+        var dst = Grow(Inner.Select(i => outputLandmarks[i]).ToArray(), 1.08);
+        var src = Grow(Inner.Select(i => driverLandmarks[i]).ToArray(), 1.08);
+        double mouthW = PointD.Distance(outputLandmarks[60], outputLandmarks[64]);
+        double feather = Math.Max(1.0, mouthW * 0.04);
+        var roi = Bounds(dst, output.Width, output.Height, pad: (int)Math.Ceiling(3 * feather) + 2);
+        if (roi.Width < 4 || roi.Height < 4) return;
+
+        // warp the driver's interior into the output ROI, triangle by triangle (a fan around the centre)
+        using var warped = new Mat(roi.Size, MatType.CV_8UC3, Scalar.All(0));
+        var cd = Centre(dst); var cs = Centre(src);
+        for (int k = 0; k < dst.Length; k++)
+        {
+            int k2 = (k + 1) % dst.Length;
+            var d = new[] { cd, dst[k], dst[k2] }.Select(p => new Point2f((float)(p.X - roi.X), (float)(p.Y - roi.Y))).ToArray();
+            var s = new[] { cs, src[k], src[k2] }.Select(p => new Point2f((float)p.X, (float)p.Y)).ToArray();
+            if (Math.Abs(Cross(d[0], d[1], d[2])) < 0.5 || Math.Abs(Cross(s[0], s[1], s[2])) < 0.5) continue;
+            using var m = Cv2.GetAffineTransform(s, d);
+            using var tri = new Mat();
+            Cv2.WarpAffine(driver, tri, m, roi.Size, InterpolationFlags.Linear, BorderTypes.Replicate);
+            using var triMask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
+            Cv2.FillConvexPoly(triMask, d.Select(p => new Point((int)Math.Round(p.X), (int)Math.Round(p.Y))).ToArray(), Scalar.All(255), LineTypes.Link8);
+            tri.CopyTo(warped, triMask);
+        }
+
+        // colour: the driver's lips in this frame against the portrait's lips, smoothed over time
+        var drvLips = LipColour(driver, driverLandmarks);
+        // one gain for all channels (brightness only): per-channel lip ratios would tint the teeth with the lips' hue
+        double y = Ratio(Luma(_portraitLipColour), Luma(drvLips));
+        var g = new Scalar(y, y, y);
+        _gain = _gain is { } old ? new Scalar(old.Val0 + 0.2 * (g.Val0 - old.Val0), old.Val1 + 0.2 * (g.Val1 - old.Val1), old.Val2 + 0.2 * (g.Val2 - old.Val2)) : g;
+        using var warpedF = new Mat();
+        warped.ConvertTo(warpedF, MatType.CV_32FC3);
+        using var gained = warpedF.Mul(new Mat(roi.Size, MatType.CV_32FC3, _gain.Value)).ToMat();
+
+        // feathered mask inside the portrait's inner lips
+        using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
+        var inner = Inner.Select(i => new Point((int)Math.Round((outputLandmarks[i].X - roi.X) * 16), (int)Math.Round((outputLandmarks[i].Y - roi.Y) * 16))).ToArray();
+        Cv2.FillPoly(mask, [inner], Scalar.All(255), LineTypes.AntiAlias, 4);
+        using var maskF = new Mat();
+        mask.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
+        Cv2.GaussianBlur(maskF, maskF, new Size(0, 0), feather);
+        using var mask3 = new Mat();
+        Cv2.Merge([maskF, maskF, maskF], mask3);
+
+        using var region = new Mat(output, roi);
+        using var regionF = new Mat();
+        region.ConvertTo(regionF, MatType.CV_32FC3);
+        using var inv = (Scalar.All(1.0) - mask3).ToMat();
+        using var a = gained.Mul(mask3).ToMat();
+        using var b = regionF.Mul(inv).ToMat();
+        using var blended = (a + b).ToMat();
+        blended.ConvertTo(region, MatType.CV_8UC3);
+    }
+
+    private static double Ratio(double a, double b) => Math.Clamp((a + 1) / (b + 1), 0.6, 1.6);
+    private static double Luma(Scalar bgr) => 0.114 * bgr.Val0 + 0.587 * bgr.Val1 + 0.299 * bgr.Val2;
+
+    /// <summary>Mean colour of the lips: between the outer and inner lip contours.</summary>
+    private static Scalar LipColour(Mat img, PointD[] l)
+    {
+        var outer = OuterLips.Select(i => l[i]).ToArray();
+        var roi = Bounds(outer, img.Width, img.Height, pad: 1);
+        if (roi.Width < 2 || roi.Height < 2) return Scalar.All(128);
+        using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
+        Cv2.FillPoly(mask, [outer.Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(255));
+        Cv2.FillPoly(mask, [Inner.Select(i => new Point((int)(l[i].X - roi.X), (int)(l[i].Y - roi.Y))).ToArray()], Scalar.All(0));
+        using var sub = new Mat(img, roi);
+        return Cv2.CountNonZero(mask) > 0 ? Cv2.Mean(sub, mask) : Cv2.Mean(sub);
+    }
+
+    private static PointD Centre(PointD[] p) => FaceLandmarks.Mean(p);
+
+    private static PointD[] Grow(PointD[] p, double f)
+    {
+        var c = Centre(p);
+        return p.Select(q => c + f * (q - c)).ToArray();
+    }
+
+    private static Rect Bounds(PointD[] p, int w, int h, int pad)
+    {
+        int x0 = (int)Math.Floor(p.Min(q => q.X)) - pad, y0 = (int)Math.Floor(p.Min(q => q.Y)) - pad;
+        int x1 = (int)Math.Ceiling(p.Max(q => q.X)) + pad, y1 = (int)Math.Ceiling(p.Max(q => q.Y)) + pad;
+        return new Rect(x0, y0, x1 - x0 + 1, y1 - y0 + 1).Intersect(new Rect(0, 0, w, h));
+    }
+
+    private static double Cross(Point2f a, Point2f b, Point2f c) => (b.X - a.X) * (c.Y - a.Y) - (b.Y - a.Y) * (c.X - a.X);
+}

