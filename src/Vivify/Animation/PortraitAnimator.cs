@@ -57,6 +57,7 @@ public sealed class PortraitAnimator : IDisposable
 
     internal ConfidenceAwareWarp WarpStage => _warp;
     internal Mat Portrait => _portrait;
+    internal MouthTransfer? MouthStage => _mouth;
 
     /// <summary>The animated portrait's landmarks in frame i (where the warp puts the portrait's face).</summary>
     public PointD[] LandmarksAt(int i) => Points.Current(i)[..FaceLandmarks.Count];

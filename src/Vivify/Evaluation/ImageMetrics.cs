@@ -58,8 +58,10 @@ public static class ImageMetrics
         Cv2.GaussianBlur(xx, sxx, k, 1.5); Cv2.GaussianBlur(yy, syy, k, 1.5); Cv2.GaussianBlur(xy, sxy, k, 1.5);
         using var mx2 = mx.Mul(mx).ToMat(); using var my2 = my.Mul(my).ToMat(); using var mxy = mx.Mul(my).ToMat();
         using var vx = (sxx - mx2).ToMat(); using var vy = (syy - my2).ToMat(); using var cxy = (sxy - mxy).ToMat();
-        using var num1 = (mxy * 2 + Scalar.All(c1)).ToMat(); using var num2 = (cxy * 2 + Scalar.All(c2)).ToMat();
-        using var den1 = (mx2 + my2 + Scalar.All(c1)).ToMat(); using var den2 = (vx + vy + Scalar.All(c2)).ToMat();
+        using var num1 = new Mat(); using var num2 = new Mat(); using var den1 = new Mat(); using var den2 = new Mat();
+        mxy.ConvertTo(num1, MatType.CV_32F, 2, c1); cxy.ConvertTo(num2, MatType.CV_32F, 2, c2);
+        Cv2.Add(mx2, my2, den1); Cv2.Add(den1, Scalar.All(c1), den1);
+        Cv2.Add(vx, vy, den2); Cv2.Add(den2, Scalar.All(c2), den2);
         using var num = num1.Mul(num2).ToMat(); using var den = den1.Mul(den2).ToMat();
         var map = new Mat();
         Cv2.Divide(num, den, map);
