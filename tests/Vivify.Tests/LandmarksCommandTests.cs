@@ -72,13 +72,8 @@ public class LandmarksCommandTests(ITestOutputHelper output)
         Assert.Equal(360, cap.FrameWidth);
     }
 
-    internal static void MakeClip(string source, string target, double start, double duration, string extraFilter = "")
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("ffmpeg", $"-loglevel error -y -ss {start} -i \"{source}\" -t {duration} {extraFilter} -c:v libx264 -pix_fmt yuv420p \"{target}\"") { UseShellExecute = false };
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.WaitForExit();
-        Assert.Equal(0, p.ExitCode);
-    }
+    internal static void MakeClip(string source, string target, double start, double duration) =>
+        CliRunner.Ffmpeg($"-ss {start} -i \"{source}\" -t {duration} -c:v libx264 -pix_fmt yuv420p \"{target}\"");
 
     public static TheoryData<string, string> BadInputs() => new()
     {
@@ -123,9 +118,7 @@ public class LandmarksCommandTests(ITestOutputHelper output)
     public void VideoWithoutFaceFailsAndLeavesNothing()
     {
         var dir = CliRunner.TempDir();
-        var clip = Path.Combine(dir, "noface.mp4");
-        var psi = new System.Diagnostics.ProcessStartInfo("ffmpeg", $"-loglevel error -y -f lavfi -i testsrc=size=320x240:rate=10 -t 1 -pix_fmt yuv420p \"{clip}\"") { UseShellExecute = false };
-        using (var p = System.Diagnostics.Process.Start(psi)!) p.WaitForExit();
+        var clip = CliRunner.NoFaceClip(dir);
         var overlay = Path.Combine(dir, "o.mp4");
         var json = Path.Combine(dir, "o.jsonl");
         var r = CliRunner.Run("landmarks", clip, "--overlay", overlay, "--json", json);
