@@ -42,6 +42,7 @@ internal static class EvalCommand
         Console.WriteLine($"{"",-14} {"correlation",11} {"gain",6}");
         foreach (var (name, f) in new[] { ("overall", r.Overall), ("brow raise", r.BrowRaise), ("mouth opening", r.MouthOpening) })
             Console.WriteLine($"{name,-14} {f.Correlation,11:0.000} {f.Gain,6:0.000}");
+        Console.WriteLine($"stillness: image border (2 px) vs frame 0, worst frame {r.BorderChangeMax:0.000} grey levels; far from the face, frame to frame {r.FarChangeMean:0.000} grey levels");
         Console.WriteLine($"(where the warp puts the landmarks: brow raise {r.CommandedBrowRaise.Correlation:0.000} / {r.CommandedBrowRaise.Gain:0.000}, mouth opening {r.CommandedMouthOpening.Correlation:0.000} / {r.CommandedMouthOpening.Gain:0.000})");
         if (jsonPath is not null)
         {

@@ -45,3 +45,23 @@ public class EvaluationTests(ITestOutputHelper output)
         Assert.True(r.Method.AkdPx < 1.5, $"AKD {r.Method.AkdPx:0.00} px");
     }
 }
+
+public class ExpressionMeasureTests
+{
+    [Fact]
+    public void MouthAndBrowMeasuresReadKnownMovesInIodUnits()
+    {
+        var face = TestData.GoldenLandmarks.First(r => r.Image == "audrey.png").Landmarks;
+        double iod = FaceLandmarks.InterOcularDistance(face);
+        var moved = (Vivify.Geometry.PointD[])face.Clone();
+        foreach (int k in new[] { 65, 66, 67 }) moved[k] += new Vivify.Geometry.PointD(0, 0.2 * iod);
+        foreach (int k in Enumerable.Range(17, 10)) moved[k] += new Vivify.Geometry.PointD(0, -0.1 * iod);
+        Assert.Equal(0.2, CrossReenactment.Mouth(moved) - CrossReenactment.Mouth(face), 3);
+        Assert.Equal(0.1, CrossReenactment.Brow(moved) - CrossReenactment.Brow(face), 3);
+        // the same moves on a face turned by 30 degrees read the same (the measures are upright)
+        var turn = new Vivify.Geometry.Similarity(Math.Cos(0.5), Math.Sin(0.5), 10, -20);
+        var a = face.Select(turn.Apply).ToArray(); var b = moved.Select(turn.Apply).ToArray();
+        Assert.Equal(0.2, CrossReenactment.Mouth(b) - CrossReenactment.Mouth(a), 3);
+        Assert.Equal(0.1, CrossReenactment.Brow(b) - CrossReenactment.Brow(a), 3);
+    }
+}

@@ -17,7 +17,8 @@ namespace Vivify.Evaluation;
 public sealed record FollowScore(double Correlation, double Gain);
 
 public sealed record CrossReenactmentResult(string Portrait, string Driver, int Frames, FollowScore Overall, FollowScore BrowRaise, FollowScore MouthOpening,
-    double DriverBrowRange, double DriverMouthRange, FollowScore CommandedBrowRaise, FollowScore CommandedMouthOpening);
+    double DriverBrowRange, double DriverMouthRange, FollowScore CommandedBrowRaise, FollowScore CommandedMouthOpening,
+    double BorderChangeMax, double FarChangeMean);
 
 public static class CrossReenactment
 {
@@ -29,6 +30,18 @@ public static class CrossReenactment
         using var reader = new VideoReader(driverPath);
         var outLm = new List<PointD[]>(); var drvLm = new List<PointD[]>(); var keep = new List<bool>(); var cmdLm = new List<PointD[]>();
         using var frame = new Mat();
+        using var first = new Mat();
+        // stillness: the image border (outer 2 pixels) against frame 0, and far from the face (beyond 1.5 face
+        // widths of its centre) between consecutive frames
+        using var borderMask = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(255));
+        const int bw = 2;
+        borderMask[new Rect(bw, bw, portrait.Width - 2 * bw, portrait.Height - 2 * bw)].SetTo(Scalar.All(0));
+        using var farMask = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(255));
+        var fc = FaceLandmarks.Mean(animator.PortraitFace.Landmarks);
+        Cv2.Circle(farMask, new Point((int)fc.X, (int)fc.Y), (int)(1.5 * animator.PortraitFace.Box.Width), Scalar.All(0), -1);
+        bool farEmpty = Cv2.CountNonZero(farMask) == 0;
+        using var previous = new Mat();
+        double borderMax = 0, farSum = 0; int farN = 0;
         int i = 0;
         foreach (var vf in reader.Frames(options.Start, options.Duration))
         {
@@ -36,6 +49,15 @@ public static class CrossReenactment
             {
                 if (i >= driver.FrameCount) break;
                 animator.Render(i, frame, vf.Image);
+                if (i == 0) frame.CopyTo(first);
+                else
+                {
+                    using var d0 = new Mat(); Cv2.Absdiff(frame, first, d0);
+                    borderMax = Math.Max(borderMax, Grey(Cv2.Mean(d0, borderMask)));
+                    using var d1 = new Mat(); Cv2.Absdiff(frame, previous, d1);
+                    if (!farEmpty) { farSum += Grey(Cv2.Mean(d1, farMask)); farN++; }
+                }
+                frame.CopyTo(previous);
                 outLm.Add(Detect(frame, animator.LandmarksAt(i), detector));
                 cmdLm.Add(animator.LandmarksAt(i));
                 drvLm.Add(Detect(vf.Image, driver.Landmarks[i], detector));
@@ -60,8 +82,10 @@ public static class CrossReenactment
         var cb = new List<double>(); var cm = new List<double>();
         for (int k = 1; k < cmdLm.Count; k++) if (keep[k]) { cb.Add(Brow(cmdLm[k]) - Brow(cmdLm[0])); cm.Add(Mouth(cmdLm[k]) - Mouth(cmdLm[0])); }
         return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, Follow(ov, dv), Follow(ob, db), Follow(om, dm),
-            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm));
+            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0);
     }
+
+    private static double Grey(Scalar s) => (s.Val0 + s.Val1 + s.Val2) / 3;
 
     private static PointD[] Detect(Mat image, PointD[] near, FaceDetector detector)
     {

@@ -26,8 +26,8 @@ public sealed class MouthTransfer
     private double _alpha;
 
     /// <summary>Gap (in IODs) beyond the portrait's own at which the interior starts to show, and is fully shown.</summary>
-    public double OpenStart { get; init; } = 0.015;
-    public double OpenFull { get; init; } = 0.05;
+    public double OpenStart { get; init; } = 0.03;
+    public double OpenFull { get; init; } = 0.07;
 
     public MouthTransfer(Mat portrait, PointD[] portraitLandmarks)
     {
