@@ -1,11 +1,13 @@
 // Correspondences: the point sets the warp moves (TECHNIQUE.md stages 2 and 3).
 // Facial points: p_i = l^T + A (l_i^V - l_0^V), A the linear part of the similarity S that maps
 // the driver's neutral landmarks onto the portrait's (fitted on stable points). Expansion points:
-// the driver's tracked non-facial points, placed in the portrait through S and moved by A times
-// their own motion; those outside the portrait, near the face or crowded are dropped. Fixed
-// points: a ring along the image border (and, without expansion, a ring around the face).
-// Guarantees: Reference and Current(i) have the same length and order; facial points first
-// (68), then expansion, then fixed; fixed points never move.
+// the driver's tracked points, placed in the portrait through S and moved by A times their own
+// motion; those outside the portrait, very close to a landmark or crowded are dropped; those
+// inside the portrait's landmark hull count as facial (trusted: flow on skin texture), the rest
+// not. Fixed points: a ring along the image border (and, without expansion, a ring around the
+// face). --no-head-motion removes the driver's head similarity from the facial offsets and keeps
+// expansion points still. Guarantees: Reference and Current(i) have the same length and order;
+// the 68 landmarks first, then expansion, then fixed; fixed points never move.
 using Vivify.Faces;
 using Vivify.Geometry;
 

@@ -1,7 +1,9 @@
 // DriverTrack: everything the animation needs from the driving video, gathered in one streaming
-// pass: the tracked 68 landmarks of every frame, and trajectories of trackable non-facial points
-// (hair, ears, neck, shoulders, background) followed by pyramidal Lucas-Kanade with a
-// forward-backward check (TECHNIQUE.md stages 1 and 3).
+// pass: the 68 landmarks of every frame (the tracker's, steadied by optical flow: each frame's
+// landmarks are the previous ones moved by their Lucas-Kanade flow and pulled towards the
+// detector's answer, fully where the two disagree), and trajectories of trackable points around
+// and on the face (hair, ears, neck, shoulders, background, cheeks, forehead) followed by
+// pyramidal Lucas-Kanade with a forward-backward check (TECHNIQUE.md stages 1 and 3).
 // Requires: a readable video with a face. Guarantees: holds points, never frames (memory grows
 // by a few kB per frame); Points[k][i] is defined for every frame i of the clip for the points
 // that survived the whole clip (the others are dropped); frames without a face are bridged and
