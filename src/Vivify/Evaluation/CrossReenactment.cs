@@ -58,9 +58,9 @@ public static class CrossReenactment
                     if (!farEmpty) { farSum += Grey(Cv2.Mean(d1, farMask)); farN++; }
                 }
                 frame.CopyTo(previous);
-                outLm.Add(Detect(frame, animator.LandmarksAt(i), detector));
+                outLm.Add(SelfReenactment.LandmarksOn(frame, animator.LandmarksAt(i), detector));
                 cmdLm.Add(animator.LandmarksAt(i));
-                drvLm.Add(Detect(vf.Image, driver.Landmarks[i], detector));
+                drvLm.Add(SelfReenactment.LandmarksOn(vf.Image, driver.Landmarks[i], detector));
                 keep.Add(driver.Status[i] != TrackStatus.Bridged);
                 i++;
                 progress?.Invoke(i);
@@ -86,12 +86,6 @@ public static class CrossReenactment
     }
 
     private static double Grey(Scalar s) => (s.Val0 + s.Val1 + s.Val2) / 3;
-
-    private static PointD[] Detect(Mat image, PointD[] near, FaceDetector detector)
-    {
-        var box = FaceLandmarks.BoxFor(near, detector.Predictor.InitialShape);
-        return detector.Calibrate(IntensityImage.FromMat(image), box, requireFace: false)!.Landmarks;
-    }
 
     /// <summary>Per frame, the 136 displacement values from frame 0 with head motion removed, over IOD, turned by <paramref name="rotation"/>.</summary>
     private static List<double[]> Displacements(List<PointD[]> lm, double rotation)

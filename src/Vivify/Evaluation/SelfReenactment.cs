@@ -80,8 +80,8 @@ public static class SelfReenactment
             ImageMetrics.Ssim(output, real), ImageMetrics.Ssim(output, real, face), akd, akd / FaceLandmarks.InterOcularDistance(realLm));
     }
 
-    /// <summary>Our engine's landmarks on an image, starting from the box the tracked landmarks give.</summary>
-    private static PointD[] LandmarksOn(Mat image, PointD[] near, FaceDetector detector)
+    /// <summary>Our engine's landmarks on an image, starting from the box the given landmarks give (the evaluations' one reading rule).</summary>
+    internal static PointD[] LandmarksOn(Mat image, PointD[] near, FaceDetector detector)
     {
         var intensity = IntensityImage.FromMat(image);
         var box = FaceLandmarks.BoxFor(near, detector.Predictor.InitialShape);
