@@ -182,19 +182,11 @@ public sealed class FaceTracker
     /// <summary>RMS distance of the landmarks from the best similarity placement of the mean shape, over the face size.</summary>
     internal static double ShapeMisfit(ReadOnlySpan<PointD> pts, ReadOnlySpan<float> mean)
     {
-        int n = pts.Length;
-        double mx = 0, my = 0, px = 0, py = 0;
-        for (int i = 0; i < n; i++) { mx += mean[2 * i]; my += mean[2 * i + 1]; px += pts[i].X; py += pts[i].Y; }
-        mx /= n; my /= n; px /= n; py /= n;
-        double sxx = 0, a = 0, b = 0, spp = 0;
-        for (int i = 0; i < n; i++)
-        {
-            double ux = mean[2 * i] - mx, uy = mean[2 * i + 1] - my, vx = pts[i].X - px, vy = pts[i].Y - py;
-            sxx += ux * ux + uy * uy; a += ux * vx + uy * vy; b += ux * vy - uy * vx; spp += vx * vx + vy * vy;
-        }
-        // residual of the best similarity: spp - (a^2 + b^2) / sxx; face size: the scale (a^2+b^2)^0.5/sxx
-        double res = Math.Max(0, spp - (a * a + b * b) / sxx);
-        double scale = Math.Sqrt(a * a + b * b) / sxx;
-        return Math.Sqrt(res / n) / Math.Max(scale, 1e-9);
+        var meanPts = new PointD[pts.Length];
+        for (int i = 0; i < meanPts.Length; i++) meanPts[i] = new PointD(mean[2 * i], mean[2 * i + 1]);
+        var fit = Similarity.Fit(meanPts, pts);
+        double sq = 0;
+        for (int i = 0; i < pts.Length; i++) { var d = fit.Apply(meanPts[i]) - pts[i]; sq += d.X * d.X + d.Y * d.Y; }
+        return Math.Sqrt(sq / pts.Length) / Math.Max(fit.Scale, 1e-9);
     }
 }
