@@ -1,24 +1,17 @@
 using System.Text.Json;
 using OpenCvSharp;
 using Vivify.Faces;
+using Vivify.Media;
 
 namespace Vivify.Bench;
 
 /// <summary>Locates the repository's fixtures: golden images and rows, and the sample media from set-up.</summary>
 public static class BenchData
 {
-    public static string RepoRoot
-    {
-        get
-        {
-            var d = new DirectoryInfo(AppContext.BaseDirectory);
-            while (d is not null && !File.Exists(Path.Combine(d.FullName, "Vivify.slnx"))) d = d.Parent;
-            return d?.FullName ?? throw new InvalidOperationException("run from inside the repository");
-        }
-    }
+    public static string RepoRoot => SampleMedia.RepositoryRoot ?? throw new InvalidOperationException("run from inside the repository");
 
     public static string GoldenDir => Path.Combine(RepoRoot, "tests", "Vivify.Tests", "data", "golden");
-    public static string Sample(string name) => Path.Combine(RepoRoot, "data", "samples", name);
+    public static string Sample(string name) => SampleMedia.PathOf(name);
 
     /// <summary>Every golden row as (intensity image, dlib box).</summary>
     public static List<(IntensityImage Image, FaceBox Box)> GoldenFaces()

