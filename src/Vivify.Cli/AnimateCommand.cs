@@ -74,18 +74,10 @@ internal static class AnimateCommand
         {
             progress.Run("rendering", driver.FrameCount, report =>
             {
-                using var frame = new Mat();
-                using var reader = new VideoReader(driverPath);
-                int i = 0;
-                foreach (var vf in reader.Frames(opt.Start, opt.Duration))
+                foreach (var (i, frame, _) in animator.RenderAll())
                 {
-                    using (vf)
-                    {
-                        if (i >= driver.FrameCount) break;
-                        animator.Render(i, frame, vf.Image);
-                        writer.Write(frame);
-                        report(++i);
-                    }
+                    writer.Write(frame);
+                    report(i + 1);
                 }
                 return 0;
             });

@@ -33,7 +33,7 @@ public class GeometryTests
         var frames = new List<PointD[]> { Frame(20), Frame(8), Frame(0.5), Frame(12) };
         var driver = new DriverTrack
         {
-            Path = "synthetic", Fps = 25, Width = 640, Height = 480, FirstFrameIndex = 0, Landmarks = frames,
+            Path = "synthetic", Fps = 25, Width = 640, Height = 480, Start = 0, Landmarks = frames,
             Status = [TrackStatus.Detected, TrackStatus.Tracked, TrackStatus.Tracked, TrackStatus.Tracked], Points = [],
         };
         Assert.Equal(2, NeutralFrame.Choose(driver, portrait));

@@ -21,8 +21,9 @@ public sealed class DriverTrack
     public required double Fps { get; init; }
     public required int Width { get; init; }
     public required int Height { get; init; }
-    /// <summary>Index in the file of the clip's first frame (from --start).</summary>
-    public required int FirstFrameIndex { get; init; }
+    /// <summary>The part of the video analysed, seconds (as asked: --start, --duration); rendering decodes the same part.</summary>
+    public required double Start { get; init; }
+    public double? Duration { get; init; }
     /// <summary>Smoothed landmarks per clip frame.</summary>
     public required List<PointD[]> Landmarks { get; init; }
     public required List<TrackStatus> Status { get; init; }
@@ -126,7 +127,7 @@ public sealed class DriverTrack
             if (alive[k] && traj[k].Count == landmarks.Count) points.Add([.. traj[k]]);
         return new DriverTrack
         {
-            Path = path, Fps = reader.Fps, Width = reader.Width, Height = reader.Height, FirstFrameIndex = Math.Max(first, 0),
+            Path = path, Fps = reader.Fps, Width = reader.Width, Height = reader.Height, Start = opt.Start, Duration = opt.Duration,
             Landmarks = landmarks, Status = status, Points = points,
         };
     }

@@ -7,6 +7,7 @@
 using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
+using Vivify.Media;
 using Vivify.Mouth;
 using Vivify.Warping;
 
@@ -73,6 +74,28 @@ public sealed class PortraitAnimator : IDisposable
         _warp.Warp(current, _portrait, output);
         if (driverFrame is not null && _mouth is not null)
             _mouth.Apply(output, current[..FaceLandmarks.Count], driverFrame, Driver.Landmarks[i]);
+    }
+
+    /// <summary>
+    /// Renders every frame in order, decoding the driver's part again alongside (streaming) for the
+    /// hidden-region stages. Each step yields the output, a buffer the next step reuses (copy it to
+    /// keep it), and the driver's frame, disposed after the step.
+    /// </summary>
+    public IEnumerable<(int Index, Mat Output, Mat Driver)> RenderAll()
+    {
+        using var reader = new VideoReader(Driver.Path);
+        using var output = new Mat();
+        int i = 0;
+        foreach (var vf in reader.Frames(Driver.Start, Driver.Duration))
+        {
+            using (vf)
+            {
+                if (i >= FrameCount) yield break;
+                Render(i, output, vf.Image);
+                yield return (i, output, vf.Image);
+                i++;
+            }
+        }
     }
 
     /// <summary>How much mouth interior the last rendered frame showed (0..1; 0 without the mouth stage).</summary>

@@ -27,9 +27,7 @@ public static class CrossReenactment
     {
         var driver = DriverTrack.Analyse(driverPath, detector, new DriverTrack.Options { Start = options.Start, Duration = options.Duration });
         using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, options);
-        using var reader = new VideoReader(driverPath);
         var outLm = new List<PointD[]>(); var drvLm = new List<PointD[]>(); var keep = new List<bool>(); var cmdLm = new List<PointD[]>();
-        using var frame = new Mat();
         using var first = new Mat();
         // stillness: the image border (outer 2 pixels) against frame 0, and far from the face (beyond 1.5 face
         // widths of its centre) between consecutive frames
@@ -42,29 +40,22 @@ public static class CrossReenactment
         bool farEmpty = Cv2.CountNonZero(farMask) == 0;
         using var previous = new Mat();
         double borderMax = 0, farSum = 0; int farN = 0;
-        int i = 0;
-        foreach (var vf in reader.Frames(options.Start, options.Duration))
+        foreach (var (i, frame, driverFrame) in animator.RenderAll())
         {
-            using (vf)
+            if (i == 0) frame.CopyTo(first);
+            else
             {
-                if (i >= driver.FrameCount) break;
-                animator.Render(i, frame, vf.Image);
-                if (i == 0) frame.CopyTo(first);
-                else
-                {
-                    using var d0 = new Mat(); Cv2.Absdiff(frame, first, d0);
-                    borderMax = Math.Max(borderMax, Grey(Cv2.Mean(d0, borderMask)));
-                    using var d1 = new Mat(); Cv2.Absdiff(frame, previous, d1);
-                    if (!farEmpty) { farSum += Grey(Cv2.Mean(d1, farMask)); farN++; }
-                }
-                frame.CopyTo(previous);
-                outLm.Add(SelfReenactment.LandmarksOn(frame, animator.LandmarksAt(i), detector));
-                cmdLm.Add(animator.LandmarksAt(i));
-                drvLm.Add(SelfReenactment.LandmarksOn(vf.Image, driver.Landmarks[i], detector));
-                keep.Add(driver.Status[i] != TrackStatus.Bridged);
-                i++;
-                progress?.Invoke(i);
+                using var d0 = new Mat(); Cv2.Absdiff(frame, first, d0);
+                borderMax = Math.Max(borderMax, Grey(Cv2.Mean(d0, borderMask)));
+                using var d1 = new Mat(); Cv2.Absdiff(frame, previous, d1);
+                if (!farEmpty) { farSum += Grey(Cv2.Mean(d1, farMask)); farN++; }
             }
+            frame.CopyTo(previous);
+            outLm.Add(SelfReenactment.LandmarksOn(frame, animator.LandmarksAt(i), detector));
+            cmdLm.Add(animator.LandmarksAt(i));
+            drvLm.Add(SelfReenactment.LandmarksOn(driverFrame, driver.Landmarks[i], detector));
+            keep.Add(driver.Status[i] != TrackStatus.Bridged);
+            progress?.Invoke(i + 1);
         }
         double rot = animator.Points.Alignment.RotationRadians;
         var o = Displacements(outLm, 0); var d = Displacements(drvLm, rot);

@@ -33,10 +33,7 @@ public static class SelfReenactment
     {
         var driver = DriverTrack.Analyse(video, detector, new DriverTrack.Options { Start = start, Duration = duration },
             n => progress?.Invoke("tracking", n, 0));
-        using var reader = new VideoReader(video);
-        using var frames = reader.Frames(start, duration).GetEnumerator();
-        if (!frames.MoveNext()) throw new VivifyException(video, "no frames in the chosen part");
-        using var portrait = frames.Current.Image;
+        using var portrait = FirstFrame(video, start, duration);
         using var animator = new PortraitAnimator(portrait, video, driver, detector, options with { NeutralFrame = options.NeutralFrame ?? 0 });
         var scores = new List<FrameScore>();
         var still = new List<FrameScore>();
@@ -44,25 +41,16 @@ public static class SelfReenactment
         var stillLandmarks = LandmarksOn(portrait, driver.Landmarks[0], detector);
         try
         {
-            using var output = new Mat();
-            for (int i = 0; i < driver.FrameCount; i++)
+            foreach (var (i, output, real) in animator.RenderAll())
             {
-                Mat real;
-                if (i == 0) real = portrait;
-                else { if (!frames.MoveNext()) break; real = frames.Current.Image; }
-                try
+                if (i > 0)
                 {
-                    animator.Render(i, output, real);
-                    if (i > 0)
-                    {
-                        var realLm = LandmarksOn(real, driver.Landmarks[i], detector);
-                        var box = FaceRect(realLm, real);
-                        scores.Add(Score(i, output, real, box, LandmarksOn(output, driver.Landmarks[i], detector), realLm));
-                        still.Add(Score(i, portrait, real, box, stillLandmarks, realLm));
-                    }
-                    if (writer is not null) WriteSideBySide(writer, portrait, real, output);
+                    var realLm = LandmarksOn(real, driver.Landmarks[i], detector);
+                    var box = FaceRect(realLm, real);
+                    scores.Add(Score(i, output, real, box, LandmarksOn(output, driver.Landmarks[i], detector), realLm));
+                    still.Add(Score(i, portrait, real, box, stillLandmarks, realLm));
                 }
-                finally { if (i > 0) real.Dispose(); }
+                if (writer is not null) WriteSideBySide(writer, portrait, real, output);
                 progress?.Invoke("scoring", i + 1, driver.FrameCount);
             }
             writer?.Complete();
@@ -71,6 +59,13 @@ public static class SelfReenactment
         if (scores.Count == 0) throw new VivifyException(video, "the chosen part has fewer than two frames");
         return new SelfReenactmentResult(video, start, driver.FrameCount / driver.Fps, driver.FrameCount,
             ScoreSummary.Mean(scores), ScoreSummary.Mean(still), scores, still, animator.Points.ExpansionCount);
+    }
+
+    /// <summary>The clip's first frame: the portrait (the analysis pass has already found frames there).</summary>
+    private static Mat FirstFrame(string video, double start, double? duration)
+    {
+        using var reader = new VideoReader(video);
+        return reader.Frames(start, duration).First().Image;
     }
 
     private static FrameScore Score(int i, Mat output, Mat real, Rect face, PointD[] outLm, PointD[] realLm)
