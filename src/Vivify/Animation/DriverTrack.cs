@@ -66,14 +66,12 @@ public sealed class DriverTrack
         Point2f[] pts = [];
         PointD[]? fused = null;
         List<int> live = [];
-        int first = -1;
         try
         {
             foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration)))
             {
                 using (f)
                 {
-                    if (first < 0) first = f.Index;
                     status.Add(f.Status);
                     var gray = new Mat();
                     Cv2.CvtColor(f.Image, gray, ColorConversionCodes.BGR2GRAY);
