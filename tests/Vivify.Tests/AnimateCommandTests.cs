@@ -110,12 +110,6 @@ public class AnimateCommandTests(ITestOutputHelper output)
         }
         var r = CliRunner.Run(["animate", "--portrait", portrait, "--driver", driver, "-o", target, "--quiet", .. extra]);
         output.WriteLine(r.StdErr);
-        Assert.NotEqual(0, r.ExitCode);
-        var lines = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.Contains(expected, lines[0]);
-        Assert.DoesNotContain("   at ", r.StdErr);
-        Assert.False(File.Exists(target));
-        Assert.Empty(Directory.GetFiles(dir, "*partial*"));
+        CliRunner.AssertCleanFailure(r, expected, dir, target);
     }
 }

@@ -25,6 +25,24 @@ public static class CliRunner
         return new Result(p.ExitCode, output, err.Result);
     }
 
+    /// <summary>
+    /// A failed run as users must see it: a non-zero exit, one line on standard error containing
+    /// <paramref name="expected"/>, no stack trace, none of <paramref name="outputs"/> written and no
+    /// temporary file (hidden or "partial") left in <paramref name="dir"/>. Returns that line.
+    /// </summary>
+    public static string AssertCleanFailure(Result r, string expected, string dir, params string[] outputs)
+    {
+        Xunit.Assert.NotEqual(0, r.ExitCode);
+        var lines = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Xunit.Assert.Single(lines);
+        Xunit.Assert.Contains(expected, lines[0]);
+        Xunit.Assert.DoesNotContain("   at ", r.StdErr);
+        foreach (var o in outputs) Xunit.Assert.False(File.Exists(o), $"{o} was left behind");
+        Xunit.Assert.Empty(Directory.GetFiles(dir, ".*"));
+        Xunit.Assert.Empty(Directory.GetFileSystemEntries(dir, "*partial*"));
+        return lines[0];
+    }
+
     /// <summary>Runs ffmpeg (installed by set-up) and asserts it succeeded.</summary>
     public static void Ffmpeg(string args)
     {

@@ -103,15 +103,7 @@ public class LandmarksCommandTests(ITestOutputHelper output)
         var overlay = Path.Combine(dir, "out.png");
         var r = CliRunner.Run("landmarks", input, "--json", json, "--overlay", overlay);
         output.WriteLine(r.StdErr);
-        Assert.NotEqual(0, r.ExitCode);
-        var lines = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.Contains(input, lines[0]);
-        Assert.Contains(expected, lines[0]);
-        Assert.DoesNotContain("   at ", r.StdErr);
-        Assert.False(File.Exists(json));
-        Assert.False(File.Exists(overlay));
-        Assert.Empty(Directory.GetFiles(dir, ".*"));
+        Assert.Contains(input, CliRunner.AssertCleanFailure(r, expected, dir, json, overlay));
     }
 
     [Fact]
@@ -122,11 +114,7 @@ public class LandmarksCommandTests(ITestOutputHelper output)
         var overlay = Path.Combine(dir, "o.mp4");
         var json = Path.Combine(dir, "o.jsonl");
         var r = CliRunner.Run("landmarks", clip, "--overlay", overlay, "--json", json);
-        Assert.NotEqual(0, r.ExitCode);
-        Assert.Contains("no face found in any of its 10 frames", r.StdErr);
-        Assert.False(File.Exists(overlay));
-        Assert.False(File.Exists(json));
-        Assert.Empty(Directory.GetFiles(dir, ".*"));
+        CliRunner.AssertCleanFailure(r, "no face found in any of its 10 frames", dir, overlay, json);
     }
 
     [Fact]
