@@ -68,6 +68,8 @@ internal static class EvalCommand
         Console.WriteLine($"self-reenactment: {video} from {opt.Start:0.##} s, {result.Frames} frames ({result.Duration:0.##} s), {result.ExpansionPoints} expansion points; means over frames 1..{result.Frames - 1}");
         Console.WriteLine($"{"",-12} {"PSNR frame",10} {"PSNR face",10} {"SSIM frame",10} {"SSIM face",10} {"AKD px",8} {"AKD/IOD",8}");
         Console.WriteLine($"{"vivify",-12} {m.PsnrFrame,10:0.00} {m.PsnrFace,10:0.00} {m.SsimFrame,10:0.000} {m.SsimFace,10:0.000} {m.AkdPx,8:0.000} {m.AkdIod,8:0.0000}");
+        if (result.Expressive is { } x)
+            Console.WriteLine($"{"expressive",-12} {x.PsnrFrame,10:0.00} {x.PsnrFace,10:0.00} {x.SsimFrame,10:0.000} {x.SsimFace,10:0.000} {x.AkdPx,8:0.000} {x.AkdIod,8:0.0000}   ({result.ExpressiveFrames.Count} frames whose brow raise or mouth width differs from the portrait's by {SelfReenactmentResult.ExpressiveThreshold} IOD or more)");
         Console.WriteLine($"{"still copy",-12} {s.PsnrFrame,10:0.00} {s.PsnrFace,10:0.00} {s.SsimFrame,10:0.000} {s.SsimFace,10:0.000} {s.AkdPx,8:0.000} {s.AkdIod,8:0.0000}");
         if (jsonPath is not null)
         {
@@ -75,9 +77,9 @@ internal static class EvalCommand
             output.Writer.Write(JsonSerializer.Serialize(new
             {
                 video, start = opt.Start, duration = result.Duration, frames = result.Frames,
-                options = new { expansion = opt.Expansion, smoothing = opt.Smoothing, head_motion = opt.HeadMotion },
+                options = new { expansion = opt.Expansion, smoothing = opt.Smoothing, head_motion = opt.HeadMotion, mouth = opt.Mouth, details = opt.Details, details_strength = opt.Detail.Strength },
                 expansion_points = result.ExpansionPoints,
-                method = result.Method, still_copy = result.StillCopy, per_frame = result.PerFrame,
+                method = result.Method, expressive = result.Expressive, expressive_frames = result.ExpressiveFrames.Count, still_copy = result.StillCopy, per_frame = result.PerFrame,
             }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
             output.Commit();
         }

@@ -1,4 +1,5 @@
 // AnimationOptions: what the user chooses for one animation (immutable).
+using Vivify.Details;
 using Vivify.Media;
 using Vivify.Warping;
 
@@ -18,6 +19,10 @@ public sealed record AnimationOptions
     public bool Smoothing { get; init; } = true;
     /// <summary>Fill the open mouth with the driver's mouth interior (ablation switch: --no-mouth).</summary>
     public bool Mouth { get; init; } = true;
+    /// <summary>Transfer the driver's fine-scale details: wrinkles, folds (ablation switch: --no-details).</summary>
+    public bool Details { get; init; } = true;
+    /// <summary>The detail transfer's settings (strength: --details-strength).</summary>
+    public DetailOptions Detail { get; init; } = new();
     /// <summary>Part of the driver, seconds.</summary>
     public double Start { get; init; }
     public double? Duration { get; init; }

@@ -32,6 +32,18 @@ public sealed class DriverTrack
     public int FrameCount => Landmarks.Count;
     public int BridgedFrames => Status.Count(s => s == TrackStatus.Bridged);
 
+    /// <summary>Decodes frame i of the analysed part again (the caller disposes it).</summary>
+    public Mat ReadFrame(int i)
+    {
+        using var reader = new VideoReader(Path);
+        foreach (var vf in reader.Frames(Start, Duration))
+        {
+            if (vf.Index - (int)Math.Round(Start * reader.Fps) == i) return vf.Image;
+            vf.Dispose();
+        }
+        throw new VivifyException(Path, $"frame {i} of the analysed part could not be decoded again");
+    }
+
     public sealed record Options
     {
         public double Start { get; init; }

@@ -1,10 +1,11 @@
-// PortraitAnimator: the product's main job as an API (TECHNIQUE.md stages 1-5): a portrait and
+// PortraitAnimator: the product's main job as an API (TECHNIQUE.md stages 1-6): a portrait and
 // an analysed driver in, full-resolution animated frames out.
 // Requires: a BGR portrait with a face of at least MinFaceIod between the eyes; a DriverTrack.
 // Guarantees: Render(i) gives output frame i at the portrait's full resolution; frame by frame,
 // nothing but the portrait and the driver's points is held, so memory does not grow with the
 // driver's length. Faults the user can fix raise VivifyException naming the file.
 using OpenCvSharp;
+using Vivify.Details;
 using Vivify.Faces;
 using Vivify.Geometry;
 using Vivify.Media;
@@ -18,6 +19,7 @@ public sealed class PortraitAnimator : IDisposable
     private readonly Mat _portrait;
     private readonly ConfidenceAwareWarp _warp;
     private readonly MouthTransfer? _mouth;
+    private readonly DetailTransfer? _details;
 
     public DriverTrack Driver { get; }
     public AnimationOptions Options { get; }
@@ -52,6 +54,11 @@ public sealed class PortraitAnimator : IDisposable
         var reference = Dlib68Mesh.SeparateInnerLips(PortraitFace.Landmarks);
         Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, Options);
         _mouth = Options.Mouth ? new MouthTransfer(portrait, reference) : null;
+        if (Options.Details && Options.Detail.Strength != 0)
+        {
+            using var neutral = driver.ReadFrame(NeutralFrame);
+            _details = new DetailTransfer(neutral, driver.Landmarks[NeutralFrame], reference, Options.Detail);
+        }
         _warp = new ConfidenceAwareWarp(portrait.Width, portrait.Height, Points.Reference, Points.IsFacial,
             Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing }, Dlib68Mesh.ConstraintEdges());
     }
@@ -59,21 +66,24 @@ public sealed class PortraitAnimator : IDisposable
     internal ConfidenceAwareWarp WarpStage => _warp;
     internal Mat Portrait => _portrait;
     internal MouthTransfer? MouthStage => _mouth;
+    internal DetailTransfer? DetailStage => _details;
 
     /// <summary>The animated portrait's landmarks in frame i (where the warp puts the portrait's face).</summary>
     public PointD[] LandmarksAt(int i) => Points.Current(i)[..FaceLandmarks.Count];
 
     /// <summary>
     /// Renders output frame i into <paramref name="output"/> (allocated when empty). With the driver's
-    /// frame i, hidden regions are filled from it (the mouth interior); call in frame order then,
-    /// as that stage smooths over time.
+    /// frame i, fine-scale details are transferred and hidden regions are filled from it (the
+    /// mouth interior); call in frame order then, as those stages smooth over time.
     /// </summary>
     public void Render(int i, Mat output, Mat? driverFrame = null)
     {
         var current = Points.Current(i);
         _warp.Warp(current, _portrait, output);
-        if (driverFrame is not null && _mouth is not null)
-            _mouth.Apply(output, current[..FaceLandmarks.Count], driverFrame, Driver.Landmarks[i]);
+        if (driverFrame is null) return;
+        var face = current.AsSpan(0, FaceLandmarks.Count);
+        _details?.Apply(output, face, driverFrame, Driver.Landmarks[i]);
+        _mouth?.Apply(output, face.ToArray(), driverFrame, Driver.Landmarks[i]);
     }
 
     /// <summary>
@@ -101,5 +111,5 @@ public sealed class PortraitAnimator : IDisposable
     /// <summary>How much mouth interior the last rendered frame showed (0..1; 0 without the mouth stage).</summary>
     public double MouthOpacity => _mouth?.LastAlpha ?? 0;
 
-    public void Dispose() => _warp.Dispose();
+    public void Dispose() { _warp.Dispose(); _details?.Dispose(); }
 }

@@ -105,6 +105,9 @@ public static class CrossReenactment
     /// <summary>Gap between the inner lips, over IOD, in the face's own frame.</summary>
     public static double Mouth(PointD[] l) => UprightHeight(l, [61, 62, 63], [65, 66, 67]) * -1;
 
+    /// <summary>Mouth width (outer corners) over IOD: widens in a smile.</summary>
+    public static double Smile(PointD[] l) => PointD.Distance(l[48], l[54]) / FaceLandmarks.InterOcularDistance(l);
+
     private static double UprightHeight(PointD[] l, int[] lower, int[] upper)
     {
         var le = FaceLandmarks.LeftEyeCenter(l); var re = FaceLandmarks.RightEyeCenter(l);

@@ -14,7 +14,8 @@ using Vivify.Media;
 
 namespace Vivify.Evaluation;
 
-public sealed record FrameScore(int Frame, double PsnrFrame, double PsnrFace, double SsimFrame, double SsimFace, double AkdPx, double AkdIod);
+/// <summary>One frame's scores; Expression: how far the real frame's expression is from the portrait's (largest change of brow raise or mouth width, in IODs).</summary>
+public sealed record FrameScore(int Frame, double PsnrFrame, double PsnrFace, double SsimFrame, double SsimFace, double AkdPx, double AkdIod, double Expression = 0);
 
 public sealed record ScoreSummary(double PsnrFrame, double PsnrFace, double SsimFrame, double SsimFace, double AkdPx, double AkdIod)
 {
@@ -24,7 +25,14 @@ public sealed record ScoreSummary(double PsnrFrame, double PsnrFace, double Ssim
 }
 
 public sealed record SelfReenactmentResult(string Video, double Start, double Duration, int Frames,
-    ScoreSummary Method, ScoreSummary StillCopy, IReadOnlyList<FrameScore> PerFrame, IReadOnlyList<FrameScore> StillPerFrame, int ExpansionPoints);
+    ScoreSummary Method, ScoreSummary StillCopy, IReadOnlyList<FrameScore> PerFrame, IReadOnlyList<FrameScore> StillPerFrame, int ExpansionPoints)
+{
+    /// <summary>Frames whose expression differs from the portrait's by at least this (IODs) count as expressive.</summary>
+    public const double ExpressiveThreshold = 0.04;
+    public IReadOnlyList<FrameScore> ExpressiveFrames => PerFrame.Where(f => f.Expression >= ExpressiveThreshold).ToList();
+    /// <summary>Means over the expressive frames (null when there are none).</summary>
+    public ScoreSummary? Expressive => ExpressiveFrames is { Count: > 0 } e ? ScoreSummary.Mean(e) : null;
+}
 
 public static class SelfReenactment
 {
@@ -47,7 +55,8 @@ public static class SelfReenactment
                 {
                     var realLm = LandmarksOn(real, driver.Landmarks[i], detector);
                     var box = FaceRect(realLm, real);
-                    scores.Add(Score(i, output, real, box, LandmarksOn(output, driver.Landmarks[i], detector), realLm));
+                    scores.Add(Score(i, output, real, box, LandmarksOn(output, driver.Landmarks[i], detector), realLm)
+                        with { Expression = ExpressionChange(driver.Landmarks[0], driver.Landmarks[i]) });
                     still.Add(Score(i, portrait, real, box, stillLandmarks, realLm));
                 }
                 if (writer is not null) WriteSideBySide(writer, portrait, real, output);
@@ -60,6 +69,10 @@ public static class SelfReenactment
         return new SelfReenactmentResult(video, start, driver.FrameCount / driver.Fps, driver.FrameCount,
             ScoreSummary.Mean(scores), ScoreSummary.Mean(still), scores, still, animator.Points.ExpansionCount);
     }
+
+    /// <summary>Largest change of brow raise or mouth width between two frames' landmarks, in IODs.</summary>
+    public static double ExpressionChange(PointD[] from, PointD[] to) => Math.Max(
+        Math.Abs(CrossReenactment.Brow(to) - CrossReenactment.Brow(from)), Math.Abs(CrossReenactment.Smile(to) - CrossReenactment.Smile(from)));
 
     /// <summary>The clip's first frame: the portrait (the analysis pass has already found frames there).</summary>
     private static Mat FirstFrame(string video, double start, double? duration)

@@ -1,0 +1,372 @@
+// DetailTransfer: copies the driver's fine-scale expression details (forehead lines, nasolabial
+// folds, crow's feet, frown lines) onto the animated portrait, TECHNIQUE.md stage 6.
+// Everything is measured in a canonical face space: the driver's neutral frame V_0, scaled to a
+// fixed inter-ocular distance, with the 68 landmarks plus an arc of forehead points that move
+// with the head only (so raised brows compress the forehead). Per frame:
+//  1. V_i is warped piecewise-affinely into canonical space (V_i->0; the paper's V_0->i seen from
+//     the other side: the same pixels compared at the same skin point), and the log-luminance
+//     ratio r = log Y(V_i->0) - log Y(V_0) is taken.
+//  2. Outliers are removed: r is band-passed (finer than pixel noise, coarser than illumination:
+//     a normalised-convolution low-pass that ignores the feature edges); feature edges (eyes,
+//     brows, lips, nostrils, jaw line) and the mouth are masked; regions of strong ratio thicker
+//     than a crease (cast shadows, specularities) are rejected by a morphological opening; only
+//     skin the driver's landmarks compress (1 - smallest singular value of each triangle's affine
+//     map with head motion removed) keeps details; the map is smoothed over frames and clamped.
+//  3. The cleaned map is warped to the output's landmarks (plus the portrait's forehead arc) and
+//     multiplies the output's B, G and R alike (luminance only: chromaticity is unchanged).
+// Requires: 68-point landmarks of the driver's neutral frame and image; per frame the driver's
+// frame, its landmarks, and the output frame's landmarks; call in frame order.
+// Guarantees: pixels outside the portrait's face (jaw line and forehead arc) never change; a
+// frame whose landmarks do not deform the skin (no expression) leaves the output unchanged, bit
+// for bit; the factor applied stays within [exp(-MaxDarken), exp(MaxBrighten)].
+using System.Runtime.InteropServices;
+using OpenCvSharp;
+using Vivify.Animation;
+using Vivify.Faces;
+using Vivify.Geometry;
+using Vivify.Warping;
+
+namespace Vivify.Details;
+
+/// <summary>Settings of the detail transfer (immutable).</summary>
+public sealed record DetailOptions
+{
+    /// <summary>Scales the transferred details (1 = as in the driver).</summary>
+    public double Strength { get; init; } = 1.0;
+    /// <summary>Canonical face space: inter-ocular distance in pixels.</summary>
+    public double CanonicalIod { get; init; } = 64;
+    /// <summary>Finer than this (IODs, Gaussian sigma) is pixel noise and compression artefacts.</summary>
+    public double NoiseSigmaIod { get; init; } = 0.012;
+    /// <summary>Coarser than this (IODs, Gaussian sigma) is illumination change.</summary>
+    public double IlluminationSigmaIod { get; init; } = 0.09;
+    /// <summary>Half-width of the masks around eyes, brows, lips, nostrils and jaw line (IODs).</summary>
+    public double EdgeMaskIod { get; init; } = 0.05;
+    /// <summary>Regions of strong ratio thicker than this (IODs) are shadows or highlights, not creases.</summary>
+    public double BlobWidthIod { get; init; } = 0.13;
+    /// <summary>|band-passed log ratio| above which a pixel counts towards a blob.</summary>
+    public double BlobThreshold { get; init; } = 0.05;
+    /// <summary>Skin compression (1 - smallest singular value) where details start, and are fully kept.</summary>
+    public double CompressionStart { get; init; } = 0.03;
+    public double CompressionFull { get; init; } = 0.10;
+    /// <summary>Clamp of the log factor: darkening and brightening.</summary>
+    public double MaxDarken { get; init; } = 0.35;
+    public double MaxBrighten { get; init; } = 0.2;
+    /// <summary>Weight of the new frame in the temporal smoothing of the detail map (1 = none).</summary>
+    public double TemporalWeight { get; init; } = 0.5;
+}
+
+public sealed class DetailTransfer : IDisposable
+{
+    // Forehead arc, in the eye frame (x along the eyes, y up, unit = IOD, origin between the eyes).
+    private static readonly (double X, double Y)[] ForeheadArc =
+        [(-1.05, 0.45), (-0.8, 0.75), (-0.4, 0.92), (0, 0.97), (0.4, 0.92), (0.8, 0.75), (1.05, 0.45)];
+    public const int PointCount = FaceLandmarks.Count + 7;
+
+    private readonly DetailOptions _o;
+    private readonly Triangle[] _tris;
+    private readonly PointD[] _canon;          // canonical points (68 + forehead)
+    private readonly PointD[] _driverNeutral;  // driver neutral points (68 + forehead)
+    private readonly PointD[] _portraitRef;    // portrait reference points (68 + forehead)
+    private readonly int _cw, _ch;
+    private readonly int[] _triOf;             // per canonical pixel: triangle, -1 outside
+    private readonly float[] _bary;            // per canonical pixel: 3 barycentric weights
+    private readonly Mat _logNeutral;          // log Y of the driver's neutral frame, canonical
+    private readonly Mat _staticGate;          // face mask x (1 - feature-edge mask), canonical
+    private readonly Mat _lowWeight;           // weights of the normalised low-pass (0 on feature edges)
+    private readonly Mat _lowWeightBlur;
+    private readonly Mat _mapX, _mapY;
+    private readonly Mat _detail;              // the current detail map (log factor), canonical
+    private readonly TriangleRaster _outRaster;
+    private bool _hasPrevious;
+
+    public DetailOptions Options => _o;
+    /// <summary>Canonical-space size (for tests and figures).</summary>
+    public Size CanonicalSize => new(_cw, _ch);
+    /// <summary>The last frame's cleaned detail map (log factor, canonical space).</summary>
+    public Mat LastDetail => _detail;
+    /// <summary>Largest |log factor| of the last frame (0 when nothing was applied).</summary>
+    public double LastMaxAbs { get; private set; }
+
+    public DetailTransfer(Mat driverNeutral, PointD[] driverNeutralLandmarks, PointD[] portraitLandmarks, DetailOptions? options = null)
+    {
+        _o = options ?? new DetailOptions();
+        _driverNeutral = WithForehead(driverNeutralLandmarks);
+        _portraitRef = WithForehead(portraitLandmarks);
+
+        // canonical space: the driver's neutral points, eyes level, IOD = CanonicalIod
+        var le = FaceLandmarks.LeftEyeCenter(driverNeutralLandmarks); var re = FaceLandmarks.RightEyeCenter(driverNeutralLandmarks);
+        var d = re - le; double iod = d.Length;
+        double s = _o.CanonicalIod / iod, c = d.X / iod, sn = d.Y / iod;
+        var rot = new Similarity(s * c, -s * sn, 0, 0);                          // rotate eyes level, scale
+        var pts = _driverNeutral.Select(rot.Apply).ToArray();
+        double pad = 3, minX = pts.Min(p => p.X) - pad, minY = pts.Min(p => p.Y) - pad;
+        _canon = pts.Select(p => new PointD(p.X - minX, p.Y - minY)).ToArray();
+        _cw = (int)Math.Ceiling(_canon.Max(p => p.X) + pad) + 1;
+        _ch = (int)Math.Ceiling(_canon.Max(p => p.Y) + pad) + 1;
+
+        _tris = Triangulation.Delaunay(_canon, Dlib68Mesh.ConstraintEdges(), out _);
+        (_triOf, _bary) = RasteriseCanonical();
+        _mapX = new Mat(_ch, _cw, MatType.CV_32FC1);
+        _mapY = new Mat(_ch, _cw, MatType.CV_32FC1);
+        _detail = new Mat(_ch, _cw, MatType.CV_32FC1, Scalar.All(0));
+        _logNeutral = LogLuminance(driverNeutral, _driverNeutral);
+        (_staticGate, _lowWeight) = StaticMasks();
+        _lowWeightBlur = new Mat();
+        Cv2.GaussianBlur(_lowWeight, _lowWeightBlur, new Size(0, 0), _o.IlluminationSigmaIod * _o.CanonicalIod);
+        _outRaster = new TriangleRaster(_tris, _canon);
+    }
+
+    /// <summary>The 68 landmarks followed by the forehead arc, placed by the eyes.</summary>
+    public static PointD[] WithForehead(ReadOnlySpan<PointD> l)
+    {
+        var le = FaceLandmarks.LeftEyeCenter(l); var re = FaceLandmarks.RightEyeCenter(l);
+        var mid = 0.5 * (le + re); var x = re - le; var up = new PointD(x.Y, -x.X);   // y down in images: up = x rotated -90 degrees
+        var r = new PointD[PointCount];
+        l[..FaceLandmarks.Count].CopyTo(r);
+        for (int k = 0; k < ForeheadArc.Length; k++)
+            r[FaceLandmarks.Count + k] = mid + ForeheadArc[k].X * x + ForeheadArc[k].Y * up;
+        return r;
+    }
+
+    /// <summary>
+    /// Points of a frame: the landmarks, and the forehead arc carried from the reference by the
+    /// head's motion (a similarity on stable points), so brows that rise compress the forehead.
+    /// </summary>
+    private static PointD[] Carry(PointD[] reference, ReadOnlySpan<PointD> landmarks)
+    {
+        var h = Similarity.Fit(reference.AsSpan(0, FaceLandmarks.Count), landmarks[..FaceLandmarks.Count], Correspondences.StableIndices);
+        var r = new PointD[PointCount];
+        landmarks[..FaceLandmarks.Count].CopyTo(r);
+        for (int k = FaceLandmarks.Count; k < PointCount; k++) r[k] = h.Apply(reference[k]);
+        return r;
+    }
+
+    /// <summary>
+    /// Computes this frame's detail map from the driver and multiplies it into the output's face.
+    /// </summary>
+    public void Apply(Mat output, ReadOnlySpan<PointD> outputLandmarks, Mat driver, ReadOnlySpan<PointD> driverLandmarks)
+    {
+        var drv = Carry(_driverNeutral, driverLandmarks);
+        ComputeDetail(driver, drv);
+        if (LastMaxAbs == 0) return;
+        ApplyToOutput(output, Carry(_portraitRef, outputLandmarks));
+    }
+
+    // ---- driver side (canonical space) ----
+
+    private void ComputeDetail(Mat driver, PointD[] drv)
+    {
+        using var logCur = LogLuminance(driver, drv);
+        using var r = new Mat();
+        Cv2.Subtract(logCur, _logNeutral, r);
+        double iodC = _o.CanonicalIod;
+        // band-pass: fine noise out (small blur), illumination out (normalised low-pass that ignores feature edges)
+        using var fine = new Mat();
+        Cv2.GaussianBlur(r, fine, new Size(0, 0), Math.Max(0.5, _o.NoiseSigmaIod * iodC));
+        using var weighted = new Mat();
+        Cv2.Multiply(r, _lowWeight, weighted);
+        using var low = new Mat();
+        Cv2.GaussianBlur(weighted, low, new Size(0, 0), _o.IlluminationSigmaIod * iodC);
+        Cv2.Divide(low, _lowWeightBlur, low);
+        using var bp = new Mat();
+        Cv2.Subtract(fine, low, bp);
+        Cv2.PatchNaNs(bp, 0);
+
+        // blobs: strong ratio over regions thicker than a crease
+        using var strong = new Mat();
+        using var absBp = new Mat();
+        Cv2.Absdiff(bp, Scalar.All(0), absBp);
+        Cv2.Threshold(absBp, strong, _o.BlobThreshold, 255, ThresholdTypes.Binary);
+        strong.ConvertTo(strong, MatType.CV_8UC1);
+        int kw = Math.Max(3, (int)Math.Round(_o.BlobWidthIod * iodC)) | 1;
+        using var kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(kw, kw));
+        using var blobs = new Mat();
+        Cv2.MorphologyEx(strong, blobs, MorphTypes.Open, kernel);
+        Cv2.Dilate(blobs, blobs, kernel);
+        using var blobF = new Mat();
+        blobs.ConvertTo(blobF, MatType.CV_32FC1, 1.0 / 255);
+        Cv2.GaussianBlur(blobF, blobF, new Size(0, 0), kw / 4.0);
+
+        using var gate = CompressionGate(drv);
+        using var g = new Mat();
+        Cv2.Subtract(Scalar.All(1.0), blobF, g);
+        Cv2.Multiply(g, gate, g);
+        Cv2.Multiply(g, _staticGate, g);
+
+        using var cur = new Mat();
+        Cv2.Multiply(bp, g, cur);
+        Cv2.Min(cur, _o.MaxBrighten, cur);
+        Cv2.Max(cur, -_o.MaxDarken, cur);
+        if (_hasPrevious) Cv2.AddWeighted(cur, _o.TemporalWeight, _detail, 1 - _o.TemporalWeight, 0, _detail);
+        else cur.CopyTo(_detail);
+        _hasPrevious = true;
+        Cv2.MinMaxLoc(_detail, out double mn, out double mx);
+        double maxAbs = Math.Max(-mn, mx) * _o.Strength;
+        // below a tenth of a grey level on white: nothing to apply
+        LastMaxAbs = maxAbs < 4e-4 ? 0 : maxAbs;
+    }
+
+    /// <summary>Per canonical pixel: how much the driver compresses the skin there (0..1, smoothed).</summary>
+    private Mat CompressionGate(PointD[] drv)
+    {
+        // remove the head's motion: carry the frame's points back into canonical space
+        var h = Similarity.Fit(drv, _canon, Correspondences.StableIndices);
+        var cur = drv.Select(h.Apply).ToArray();
+        var perTri = new float[_tris.Length];
+        for (int t = 0; t < _tris.Length; t++)
+        {
+            var (a, b, c) = _tris[t];
+            // linear map canonical edge vectors -> current edge vectors
+            var e1 = _canon[b] - _canon[a]; var e2 = _canon[c] - _canon[a];
+            var f1 = cur[b] - cur[a]; var f2 = cur[c] - cur[a];
+            double det = e1.X * e2.Y - e2.X * e1.Y;
+            if (Math.Abs(det) < 1e-9) continue;
+            // M = F E^-1
+            double i00 = e2.Y / det, i01 = -e2.X / det, i10 = -e1.Y / det, i11 = e1.X / det;
+            double m00 = f1.X * i00 + f2.X * i10, m01 = f1.X * i01 + f2.X * i11;
+            double m10 = f1.Y * i00 + f2.Y * i10, m11 = f1.Y * i01 + f2.Y * i11;
+            // smallest singular value of M
+            double p = m00 * m00 + m01 * m01 + m10 * m10 + m11 * m11, q = m00 * m11 - m01 * m10;
+            double smin = Math.Sqrt(Math.Max(0, (p - Math.Sqrt(Math.Max(0, p * p - 4 * q * q))) / 2));
+            double x = Math.Clamp((1 - smin - _o.CompressionStart) / (_o.CompressionFull - _o.CompressionStart), 0, 1);
+            perTri[t] = (float)(x * x * (3 - 2 * x));
+        }
+        var gate = new Mat(_ch, _cw, MatType.CV_32FC1);
+        var span = gate.AsSpan<float>();
+        for (int k = 0; k < span.Length; k++) span[k] = _triOf[k] >= 0 ? perTri[_triOf[k]] : 0;
+        // a crease runs past the triangle that compresses: spread the gate a little
+        Cv2.GaussianBlur(gate, gate, new Size(0, 0), 0.08 * _o.CanonicalIod);
+        return gate;
+    }
+
+    /// <summary>log(Y + 8) of an image warped into canonical space through the frame's points.</summary>
+    private Mat LogLuminance(Mat image, PointD[] pts)
+    {
+        var mx = _mapX.AsSpan<float>(); var my = _mapY.AsSpan<float>();
+        for (int k = 0; k < mx.Length; k++)
+        {
+            int t = _triOf[k];
+            if (t < 0) { mx[k] = -1; my[k] = -1; continue; }
+            var (a, b, c) = _tris[t];
+            float wa = _bary[3 * k], wb = _bary[3 * k + 1], wc = _bary[3 * k + 2];
+            mx[k] = (float)(wa * pts[a].X + wb * pts[b].X + wc * pts[c].X);
+            my[k] = (float)(wa * pts[a].Y + wb * pts[b].Y + wc * pts[c].Y);
+        }
+        using var grey = new Mat();
+        Cv2.CvtColor(image, grey, ColorConversionCodes.BGR2GRAY);
+        using var greyF = new Mat();
+        grey.ConvertTo(greyF, MatType.CV_32FC1);
+        var y = new Mat();
+        Cv2.Remap(greyF, y, _mapX, _mapY, InterpolationFlags.Linear, BorderTypes.Replicate);
+        Cv2.Add(y, Scalar.All(8), y);
+        Cv2.Log(y, y);
+        return y;
+    }
+
+    private (int[] TriOf, float[] Bary) RasteriseCanonical()
+    {
+        var triOf = new int[_cw * _ch]; Array.Fill(triOf, -1);
+        var bary = new float[3 * _cw * _ch];
+        for (int t = 0; t < _tris.Length; t++)
+        {
+            var (ia, ib, ic) = _tris[t];
+            PointD a = _canon[ia], b = _canon[ib], c = _canon[ic];
+            double area = Triangulation.SignedArea2(a, b, c);
+            if (Math.Abs(area) < 1e-9) continue;
+            int x0 = Math.Max(0, (int)Math.Floor(Math.Min(a.X, Math.Min(b.X, c.X)))), x1 = Math.Min(_cw - 1, (int)Math.Ceiling(Math.Max(a.X, Math.Max(b.X, c.X))));
+            int y0 = Math.Max(0, (int)Math.Floor(Math.Min(a.Y, Math.Min(b.Y, c.Y)))), y1 = Math.Min(_ch - 1, (int)Math.Ceiling(Math.Max(a.Y, Math.Max(b.Y, c.Y))));
+            for (int y = y0; y <= y1; y++)
+                for (int x = x0; x <= x1; x++)
+                {
+                    var p = new PointD(x, y);
+                    double la = Triangulation.SignedArea2(p, b, c) / area, lb = Triangulation.SignedArea2(a, p, c) / area, lc = 1 - la - lb;
+                    if (la < -1e-9 || lb < -1e-9 || lc < -1e-9) continue;
+                    int k = y * _cw + x;
+                    triOf[k] = t; bary[3 * k] = (float)la; bary[3 * k + 1] = (float)lb; bary[3 * k + 2] = (float)lc;
+                }
+        }
+        return (triOf, bary);
+    }
+
+    /// <summary>
+    /// The masks that do not change from frame to frame (canonical space is the neutral frame's
+    /// geometry): the face (inside the jaw line and forehead arc, feathered) without the feature
+    /// edges, and the weights of the illumination low-pass (feature edges and the mouth left out).
+    /// </summary>
+    private (Mat Gate, Mat LowWeight) StaticMasks()
+    {
+        double iodC = _o.CanonicalIod;
+        int w = Math.Max(1, (int)Math.Round(2 * _o.EdgeMaskIod * iodC));
+        Point P(int i) => new((int)Math.Round(_canon[i].X), (int)Math.Round(_canon[i].Y));
+        Point[] Run(int from, int to) => Enumerable.Range(from, to - from + 1).Select(P).ToArray();
+
+        using var face = new Mat(_ch, _cw, MatType.CV_8UC1, Scalar.All(0));
+        var outline = Run(0, 16).Concat(Enumerable.Range(FaceLandmarks.Count, 7).Reverse().Select(P)).ToArray();
+        Cv2.FillPoly(face, [outline], Scalar.All(255));
+        Cv2.Polylines(face, [Run(0, 16)], false, Scalar.All(0), w);      // the jaw line itself is an edge
+        using var edges = new Mat(_ch, _cw, MatType.CV_8UC1, Scalar.All(0));
+        Cv2.Polylines(edges, [Run(17, 21), Run(22, 26)], false, Scalar.All(255), (int)(1.6 * w));    // brows (thick: hair moves)
+        Cv2.FillPoly(edges, [Run(36, 41), Run(42, 47), Run(48, 59)], Scalar.All(255));             // eyes, lips
+        Cv2.Polylines(edges, [Run(36, 41), Run(42, 47), Run(48, 59)], true, Scalar.All(255), w);
+        Cv2.Polylines(edges, [Run(31, 35), Run(27, 30)], false, Scalar.All(255), w);                // nostrils, nose ridge
+        Cv2.Polylines(edges, [Run(0, 16)], false, Scalar.All(255), w);
+
+        using var faceF = new Mat(); face.ConvertTo(faceF, MatType.CV_32FC1, 1.0 / 255);
+        using var edgeF = new Mat(); edges.ConvertTo(edgeF, MatType.CV_32FC1, 1.0 / 255);
+        var lowWeight = new Mat();
+        Cv2.Subtract(Scalar.All(1.0), edgeF, lowWeight);
+        Cv2.Max(lowWeight, 0.02, lowWeight);          // never zero: the normalised low-pass stays defined
+        Cv2.GaussianBlur(faceF, faceF, new Size(0, 0), 0.06 * iodC);
+        Cv2.GaussianBlur(edgeF, edgeF, new Size(0, 0), 0.03 * iodC);
+        var gate = new Mat();
+        Cv2.Subtract(Scalar.All(1.0), edgeF, gate);
+        Cv2.Multiply(gate, faceF, gate);
+        Cv2.Max(gate, 0, gate);
+        return (gate, lowWeight);
+    }
+
+    // ---- output side ----
+
+    private unsafe void ApplyToOutput(Mat output, PointD[] outPts)
+    {
+        int minX = (int)Math.Floor(outPts.Min(p => p.X)), minY = (int)Math.Floor(outPts.Min(p => p.Y));
+        int maxX = (int)Math.Ceiling(outPts.Max(p => p.X)), maxY = (int)Math.Ceiling(outPts.Max(p => p.Y));
+        var roi = new Rect(minX, minY, maxX - minX + 1, maxY - minY + 1).Intersect(new Rect(0, 0, output.Width, output.Height));
+        if (roi.Width < 2 || roi.Height < 2) return;
+        var shifted = outPts.Select(p => new PointD(p.X - roi.X, p.Y - roi.Y)).ToArray();
+        _outRaster.Setup(shifted);
+        var grid = SampleGrid.Full(roi.Width, roi.Height);
+        using var mapX = new Mat(roi.Height, roi.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
+        using var mapY = new Mat(roi.Height, roi.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
+        _outRaster.RasterizeRows(grid, 0, roi.Height, (float*)mapX.Data, (float*)mapY.Data);
+        Cv2.PatchNaNs(mapX, -10); Cv2.PatchNaNs(mapY, -10);
+        using var d = new Mat();
+        Cv2.Remap(_detail, d, mapX, mapY, InterpolationFlags.Linear, BorderTypes.Constant, Scalar.All(0));
+
+        float strength = (float)_o.Strength;
+        using var region = new Mat(output, roi);
+        int w = roi.Width;
+        byte* basePtr = (byte*)region.Data; long step = region.Step();
+        float* dp = (float*)d.Data; long dstep = d.Step() / sizeof(float);
+        Parallel.For(0, roi.Height, y =>
+        {
+            byte* row = basePtr + y * step; float* dr = dp + y * dstep;
+            for (int x = 0; x < w; x++)
+            {
+                float v = dr[x];
+                if (v == 0) continue;
+                float f = MathF.Exp(strength * v);
+                byte* px = row + 3 * x;
+                px[0] = Sat(px[0] * f); px[1] = Sat(px[1] * f); px[2] = Sat(px[2] * f);
+            }
+        });
+    }
+
+    private static byte Sat(float v) => v >= 255f ? (byte)255 : v <= 0 ? (byte)0 : (byte)(v + 0.5f);
+
+    public void Dispose()
+    {
+        _logNeutral.Dispose(); _staticGate.Dispose(); _lowWeight.Dispose(); _lowWeightBlur.Dispose();
+        _mapX.Dispose(); _mapY.Dispose(); _detail.Dispose();
+    }
+}
