@@ -31,7 +31,7 @@ public static class AnimationFigures
             using var animator = new PortraitAnimator(portrait, "audrey-1024", driver, detector);
             double setupMs = sw.Elapsed.TotalMilliseconds;
             var outPath = Path.Combine(Path.GetTempPath(), $"vivify-bench-{Environment.ProcessId}.mp4");
-            double pointsMs = 0, mapMs = 0, remapMs = 0, writeMs = 0, decodeMs = 0, mouthMs = 0;
+            double pointsMs = 0, mapMs = 0, remapMs = 0, writeMs = 0, decodeMs = 0, mouthMs = 0, detailMs = 0;
             using var driverReader = new VideoReader(driverPath);
             using var driverFrames = driverReader.Frames(0, seconds).GetEnumerator();
             using (var writer = new FfmpegVideoWriter(outPath, 1024, 1024, driver.Fps))
@@ -50,11 +50,13 @@ public static class AnimationFigures
                     long t2 = Stopwatch.GetTimestamp();
                     animator.WarpStage.Apply(animator.Portrait, frame);
                     long t3 = Stopwatch.GetTimestamp();
+                    animator.DetailStage?.Apply(frame, cur.AsSpan(0, FaceLandmarks.Count), driverFrame, driver.Landmarks[i]);
+                    long t3b = Stopwatch.GetTimestamp();
                     animator.MouthStage?.Apply(frame, cur[..FaceLandmarks.Count], driverFrame, driver.Landmarks[i]);
                     long t4 = Stopwatch.GetTimestamp();
                     writer.Write(frame);
                     long t5 = Stopwatch.GetTimestamp();
-                    pointsMs += Ms(t1 - t0); mapMs += Ms(t2 - t1); remapMs += Ms(t3 - t2); mouthMs += Ms(t4 - t3); writeMs += Ms(t5 - t4);
+                    pointsMs += Ms(t1 - t0); mapMs += Ms(t2 - t1); remapMs += Ms(t3 - t2); detailMs += Ms(t3b - t3); mouthMs += Ms(t4 - t3b); writeMs += Ms(t5 - t4);
                 }
                 sw.Restart();
                 writer.Complete();
@@ -66,7 +68,8 @@ public static class AnimationFigures
             using var proc = Process.GetCurrentProcess();
             Console.WriteLine($"animation, 1024x1024 portrait, 400x300 driver, {n} frames ({seconds:0} s): {fps:0.0} frames/s end to end = {fps / driver.Fps:0.00}x real time");
             Console.WriteLine($"  per frame: driver tracking (landmarks + {driver.Points.Count} flow points) {trackMs:0.00} ms | correspondences {pointsMs / n:0.00} ms | " +
-                              $"warp map {mapMs / n:0.00} ms | remap {remapMs / n:0.00} ms | mouth {mouthMs / n:0.00} ms (driver decode {decodeMs / n:0.00} ms) | encode (H.264, waiting on ffmpeg) {writeMs / n:0.00} ms; set-up {setupMs:0} ms once");
+                              $"warp map {mapMs / n:0.00} ms | remap {remapMs / n:0.00} ms | details {detailMs / n:0.00} ms | mouth {mouthMs / n:0.00} ms (driver decode {decodeMs / n:0.00} ms) | encode (H.264, waiting on ffmpeg) {writeMs / n:0.00} ms; set-up {setupMs:0} ms once");
+            Console.WriteLine($"  details: compute {Vivify.Details.DetailTransfer.TComputeMs / n:0.00} apply {Vivify.Details.DetailTransfer.TApplyMs / n:0.00}"); Vivify.Details.DetailTransfer.TComputeMs = Vivify.Details.DetailTransfer.TApplyMs = 0;
             Console.WriteLine($"  memory: peak working set {proc.PeakWorkingSet64 / 1e6:0} MB, managed heap {GC.GetTotalMemory(false) / 1e6:0} MB");
         }
     }

@@ -10,6 +10,12 @@ public static class Figures
 {
     public static int Run(string[] args)
     {
+        if (args.Contains("--animation-only"))
+        {
+            using var onlyDetector = new FaceDetector();
+            AnimationFigures.Run(onlyDetector);
+            return 0;
+        }
         double? dlibUs = Arg(args, "--dlib-us"), dlibLoad = Arg(args, "--dlib-load-s");
         var modelPath = ShapePredictor.ModelPath;
 

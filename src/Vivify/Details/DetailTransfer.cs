@@ -34,7 +34,7 @@ public sealed record DetailOptions
     /// <summary>Scales the transferred details (1 = as in the driver).</summary>
     public double Strength { get; init; } = 1.0;
     /// <summary>Canonical face space: inter-ocular distance in pixels.</summary>
-    public double CanonicalIod { get; init; } = 64;
+    public double CanonicalIod { get; init; } = 48;
     /// <summary>Finer than this (IODs, Gaussian sigma) is pixel noise and compression artefacts.</summary>
     public double NoiseSigmaIod { get; init; } = 0.012;
     /// <summary>Coarser than this (IODs, Gaussian sigma) is illumination change.</summary>
@@ -48,6 +48,8 @@ public sealed record DetailOptions
     /// <summary>Skin compression (1 - smallest singular value) where details start, and are fully kept.</summary>
     public double CompressionStart { get; init; } = 0.03;
     public double CompressionFull { get; init; } = 0.10;
+    /// <summary>Band-passed log ratios smaller than this are noise: shrunk to zero (soft threshold).</summary>
+    public double Coring { get; init; } = 0.0;
     /// <summary>Clamp of the log factor: darkening and brightening.</summary>
     public double MaxDarken { get; init; } = 0.35;
     public double MaxBrighten { get; init; } = 0.2;
@@ -76,9 +78,12 @@ public sealed class DetailTransfer : IDisposable
     private readonly Mat _lowWeightBlur;
     private readonly Mat _mapX, _mapY;
     private readonly Mat _detail;              // the current detail map (log factor), canonical
+    private readonly Mat _factor;              // exp(strength x detail): what multiplies the output
+    private const int OutputGridStep = 2;
     private readonly TriangleRaster _outRaster;
     private bool _hasPrevious;
 
+    public static double TComputeMs, TApplyMs;
     public DetailOptions Options => _o;
     /// <summary>Canonical-space size (for tests and figures).</summary>
     public Size CanonicalSize => new(_cw, _ch);
@@ -109,6 +114,7 @@ public sealed class DetailTransfer : IDisposable
         _mapX = new Mat(_ch, _cw, MatType.CV_32FC1);
         _mapY = new Mat(_ch, _cw, MatType.CV_32FC1);
         _detail = new Mat(_ch, _cw, MatType.CV_32FC1, Scalar.All(0));
+        _factor = new Mat(_ch, _cw, MatType.CV_32FC1, Scalar.All(1));
         _logNeutral = LogLuminance(driverNeutral, _driverNeutral);
         (_staticGate, _lowWeight) = StaticMasks();
         _lowWeightBlur = new Mat();
@@ -146,10 +152,14 @@ public sealed class DetailTransfer : IDisposable
     /// </summary>
     public void Apply(Mat output, ReadOnlySpan<PointD> outputLandmarks, Mat driver, ReadOnlySpan<PointD> driverLandmarks)
     {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var drv = Carry(_driverNeutral, driverLandmarks);
         ComputeDetail(driver, drv);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        TComputeMs += (t1 - t0) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
         if (LastMaxAbs == 0) return;
         ApplyToOutput(output, Carry(_portraitRef, outputLandmarks));
+        TApplyMs += (System.Diagnostics.Stopwatch.GetTimestamp() - t1) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
     }
 
     // ---- driver side (canonical space) ----
@@ -171,6 +181,13 @@ public sealed class DetailTransfer : IDisposable
         using var bp = new Mat();
         Cv2.Subtract(fine, low, bp);
         Cv2.PatchNaNs(bp, 0);
+        if (_o.Coring > 0)
+        {
+            using var pos = new Mat(); using var neg = new Mat();
+            Cv2.Subtract(bp, Scalar.All(_o.Coring), pos); Cv2.Max(pos, 0, pos);
+            Cv2.Add(bp, Scalar.All(_o.Coring), neg); Cv2.Min(neg, 0, neg);
+            Cv2.Add(pos, neg, bp);
+        }
 
         // blobs: strong ratio over regions thicker than a crease
         using var strong = new Mat();
@@ -204,6 +221,9 @@ public sealed class DetailTransfer : IDisposable
         double maxAbs = Math.Max(-mn, mx) * _o.Strength;
         // below a tenth of a grey level on white: nothing to apply
         LastMaxAbs = maxAbs < 4e-4 ? 0 : maxAbs;
+        if (LastMaxAbs == 0) return;
+        Cv2.Multiply(_detail, Scalar.All(_o.Strength), _factor);
+        Cv2.Exp(_factor, _factor);
     }
 
     /// <summary>Per canonical pixel: how much the driver compresses the skin there (0..1, smoothed).</summary>
@@ -252,8 +272,14 @@ public sealed class DetailTransfer : IDisposable
             mx[k] = (float)(wa * pts[a].X + wb * pts[b].X + wc * pts[c].X);
             my[k] = (float)(wa * pts[a].Y + wb * pts[b].Y + wc * pts[c].Y);
         }
+        // only the points' bounding box of the frame is needed
+        int x0 = Math.Max(0, (int)Math.Floor(pts.Min(p => p.X)) - 2), y0 = Math.Max(0, (int)Math.Floor(pts.Min(p => p.Y)) - 2);
+        int x1 = Math.Min(image.Width, (int)Math.Ceiling(pts.Max(p => p.X)) + 3), y1 = Math.Min(image.Height, (int)Math.Ceiling(pts.Max(p => p.Y)) + 3);
+        var box = x1 - x0 >= 2 && y1 - y0 >= 2 ? new Rect(x0, y0, x1 - x0, y1 - y0) : new Rect(0, 0, image.Width, image.Height);
+        if (box.X != 0 || box.Y != 0) { Cv2.Subtract(_mapX, Scalar.All(box.X), _mapX); Cv2.Subtract(_mapY, Scalar.All(box.Y), _mapY); }
+        using var sub = new Mat(image, box);
         using var grey = new Mat();
-        Cv2.CvtColor(image, grey, ColorConversionCodes.BGR2GRAY);
+        Cv2.CvtColor(sub, grey, ColorConversionCodes.BGR2GRAY);
         using var greyF = new Mat();
         grey.ConvertTo(greyF, MatType.CV_32FC1);
         var y = new Mat();
@@ -307,8 +333,10 @@ public sealed class DetailTransfer : IDisposable
         using var edges = new Mat(_ch, _cw, MatType.CV_8UC1, Scalar.All(0));
         Cv2.Polylines(edges, [Run(17, 21), Run(22, 26)], false, Scalar.All(255), (int)(1.6 * w));    // brows (thick: hair moves)
         Cv2.FillPoly(edges, [Run(36, 41), Run(42, 47), Run(48, 59)], Scalar.All(255));             // eyes, lips
-        Cv2.Polylines(edges, [Run(36, 41), Run(42, 47), Run(48, 59)], true, Scalar.All(255), w);
-        Cv2.Polylines(edges, [Run(31, 35), Run(27, 30)], false, Scalar.All(255), w);                // nostrils, nose ridge
+        Cv2.Polylines(edges, [Run(36, 41), Run(42, 47)], true, Scalar.All(255), (int)(1.4 * w));    // lids: their creases move with the eye's opening
+        Cv2.Polylines(edges, [Run(48, 59)], true, Scalar.All(255), w);
+        Cv2.Polylines(edges, [Run(31, 35)], false, Scalar.All(255), (int)(1.8 * w));                // nostrils (above the nose base points)
+        Cv2.Polylines(edges, [Run(27, 30)], false, Scalar.All(255), w);                             // nose ridge
         Cv2.Polylines(edges, [Run(0, 16)], false, Scalar.All(255), w);
 
         using var faceF = new Mat(); face.ConvertTo(faceF, MatType.CV_32FC1, 1.0 / 255);
@@ -332,32 +360,34 @@ public sealed class DetailTransfer : IDisposable
         int minX = (int)Math.Floor(outPts.Min(p => p.X)), minY = (int)Math.Floor(outPts.Min(p => p.Y));
         int maxX = (int)Math.Ceiling(outPts.Max(p => p.X)), maxY = (int)Math.Ceiling(outPts.Max(p => p.Y));
         var roi = new Rect(minX, minY, maxX - minX + 1, maxY - minY + 1).Intersect(new Rect(0, 0, output.Width, output.Height));
-        if (roi.Width < 2 || roi.Height < 2) return;
+        if (roi.Width < 4 || roi.Height < 4) return;
         var shifted = outPts.Select(p => new PointD(p.X - roi.X, p.Y - roi.Y)).ToArray();
         _outRaster.Setup(shifted);
-        var grid = SampleGrid.Full(roi.Width, roi.Height);
-        using var mapX = new Mat(roi.Height, roi.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
-        using var mapY = new Mat(roi.Height, roi.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
-        _outRaster.RasterizeRows(grid, 0, roi.Height, (float*)mapX.Data, (float*)mapY.Data);
+        // the factor is smooth at the output's scale (it comes from a driver-sized map): find its
+        // source on a grid of half the output's resolution, then interpolate
+        var grid = SampleGrid.Coarse(roi.Width, roi.Height, OutputGridStep);
+        using var mapX = new Mat(grid.Height, grid.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
+        using var mapY = new Mat(grid.Height, grid.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
+        _outRaster.RasterizeRows(grid, 0, grid.Height, (float*)mapX.Data, (float*)mapY.Data);
         Cv2.PatchNaNs(mapX, -10); Cv2.PatchNaNs(mapY, -10);
-        using var d = new Mat();
-        Cv2.Remap(_detail, d, mapX, mapY, InterpolationFlags.Linear, BorderTypes.Constant, Scalar.All(0));
+        using var coarse = new Mat();
+        Cv2.Remap(_factor, coarse, mapX, mapY, InterpolationFlags.Linear, BorderTypes.Constant, Scalar.All(1));
+        using var f = new Mat();
+        Cv2.Resize(coarse, f, roi.Size, 0, 0, InterpolationFlags.Linear);
 
-        float strength = (float)_o.Strength;
         using var region = new Mat(output, roi);
         int w = roi.Width;
         byte* basePtr = (byte*)region.Data; long step = region.Step();
-        float* dp = (float*)d.Data; long dstep = d.Step() / sizeof(float);
+        float* fp = (float*)f.Data; long fstep = f.Step() / sizeof(float);
         Parallel.For(0, roi.Height, y =>
         {
-            byte* row = basePtr + y * step; float* dr = dp + y * dstep;
+            byte* row = basePtr + y * step; float* fr = fp + y * fstep;
             for (int x = 0; x < w; x++)
             {
-                float v = dr[x];
-                if (v == 0) continue;
-                float f = MathF.Exp(strength * v);
+                float k = fr[x];
+                if (k == 1f) continue;
                 byte* px = row + 3 * x;
-                px[0] = Sat(px[0] * f); px[1] = Sat(px[1] * f); px[2] = Sat(px[2] * f);
+                px[0] = Sat(px[0] * k); px[1] = Sat(px[1] * k); px[2] = Sat(px[2] * k);
             }
         });
     }
@@ -367,6 +397,6 @@ public sealed class DetailTransfer : IDisposable
     public void Dispose()
     {
         _logNeutral.Dispose(); _staticGate.Dispose(); _lowWeight.Dispose(); _lowWeightBlur.Dispose();
-        _mapX.Dispose(); _mapY.Dispose(); _detail.Dispose();
+        _mapX.Dispose(); _mapY.Dispose(); _detail.Dispose(); _factor.Dispose();
     }
 }
