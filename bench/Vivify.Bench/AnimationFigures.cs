@@ -69,7 +69,6 @@ public static class AnimationFigures
             Console.WriteLine($"animation, 1024x1024 portrait, 400x300 driver, {n} frames ({seconds:0} s): {fps:0.0} frames/s end to end = {fps / driver.Fps:0.00}x real time");
             Console.WriteLine($"  per frame: driver tracking (landmarks + {driver.Points.Count} flow points) {trackMs:0.00} ms | correspondences {pointsMs / n:0.00} ms | " +
                               $"warp map {mapMs / n:0.00} ms | remap {remapMs / n:0.00} ms | details {detailMs / n:0.00} ms | mouth {mouthMs / n:0.00} ms (driver decode {decodeMs / n:0.00} ms) | encode (H.264, waiting on ffmpeg) {writeMs / n:0.00} ms; set-up {setupMs:0} ms once");
-            Console.WriteLine($"  details: compute {Vivify.Details.DetailTransfer.TComputeMs / n:0.00} apply {Vivify.Details.DetailTransfer.TApplyMs / n:0.00}"); Vivify.Details.DetailTransfer.TComputeMs = Vivify.Details.DetailTransfer.TApplyMs = 0;
             Console.WriteLine($"  memory: peak working set {proc.PeakWorkingSet64 / 1e6:0} MB, managed heap {GC.GetTotalMemory(false) / 1e6:0} MB");
         }
     }

@@ -83,7 +83,6 @@ public sealed class DetailTransfer : IDisposable
     private readonly TriangleRaster _outRaster;
     private bool _hasPrevious;
 
-    public static double TComputeMs, TApplyMs;
     public DetailOptions Options => _o;
     /// <summary>Canonical-space size (for tests and figures).</summary>
     public Size CanonicalSize => new(_cw, _ch);
@@ -152,49 +151,41 @@ public sealed class DetailTransfer : IDisposable
     /// </summary>
     public void Apply(Mat output, ReadOnlySpan<PointD> outputLandmarks, Mat driver, ReadOnlySpan<PointD> driverLandmarks)
     {
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var drv = Carry(_driverNeutral, driverLandmarks);
         ComputeDetail(driver, drv);
-        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-        TComputeMs += (t1 - t0) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
         if (LastMaxAbs == 0) return;
         ApplyToOutput(output, Carry(_portraitRef, outputLandmarks));
-        TApplyMs += (System.Diagnostics.Stopwatch.GetTimestamp() - t1) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
     }
 
     // ---- driver side (canonical space) ----
 
     private void ComputeDetail(Mat driver, PointD[] drv)
     {
-        using var logCur = LogLuminance(driver, drv);
-        using var r = new Mat();
-        Cv2.Subtract(logCur, _logNeutral, r);
+        using var r = LogLuminance(driver, drv);
+        var rs = r.AsSpan<float>();
+        var ln = _logNeutral.AsSpan<float>();
+        for (int k = 0; k < rs.Length; k++) rs[k] -= ln[k];                      // log ratio
         double iodC = _o.CanonicalIod;
         // band-pass: fine noise out (small blur), illumination out (normalised low-pass that ignores feature edges)
-        using var fine = new Mat();
-        Cv2.GaussianBlur(r, fine, new Size(0, 0), Math.Max(0.5, _o.NoiseSigmaIod * iodC));
-        using var weighted = new Mat();
-        Cv2.Multiply(r, _lowWeight, weighted);
-        using var low = new Mat();
-        Cv2.GaussianBlur(weighted, low, new Size(0, 0), _o.IlluminationSigmaIod * iodC);
-        Cv2.Divide(low, _lowWeightBlur, low);
         using var bp = new Mat();
-        Cv2.Subtract(fine, low, bp);
-        Cv2.PatchNaNs(bp, 0);
-        if (_o.Coring > 0)
+        Cv2.GaussianBlur(r, bp, new Size(0, 0), Math.Max(0.5, _o.NoiseSigmaIod * iodC));
+        using var low = new Mat();
+        Cv2.Multiply(r, _lowWeight, low);
+        Cv2.GaussianBlur(low, low, new Size(0, 0), _o.IlluminationSigmaIod * iodC);
+        var bs = bp.AsSpan<float>(); var ls = low.AsSpan<float>(); var lw = _lowWeightBlur.AsSpan<float>();
+        using var strong = new Mat(_ch, _cw, MatType.CV_8UC1);
+        var ss = strong.AsSpan<byte>();
+        float coring = (float)_o.Coring, blobT = (float)_o.BlobThreshold;
+        for (int k = 0; k < bs.Length; k++)
         {
-            using var pos = new Mat(); using var neg = new Mat();
-            Cv2.Subtract(bp, Scalar.All(_o.Coring), pos); Cv2.Max(pos, 0, pos);
-            Cv2.Add(bp, Scalar.All(_o.Coring), neg); Cv2.Min(neg, 0, neg);
-            Cv2.Add(pos, neg, bp);
+            float v = bs[k] - ls[k] / lw[k];
+            if (!float.IsFinite(v)) v = 0;
+            if (coring > 0) v = v > coring ? v - coring : v < -coring ? v + coring : 0;
+            bs[k] = v;
+            ss[k] = Math.Abs(v) > blobT ? (byte)255 : (byte)0;
         }
 
-        // blobs: strong ratio over regions thicker than a crease
-        using var strong = new Mat();
-        using var absBp = new Mat();
-        Cv2.Absdiff(bp, Scalar.All(0), absBp);
-        Cv2.Threshold(absBp, strong, _o.BlobThreshold, 255, ThresholdTypes.Binary);
-        strong.ConvertTo(strong, MatType.CV_8UC1);
+        // blobs: strong ratio over regions thicker than a crease (shadows, highlights)
         int kw = Math.Max(3, (int)Math.Round(_o.BlobWidthIod * iodC)) | 1;
         using var kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(kw, kw));
         using var blobs = new Mat();
@@ -205,25 +196,24 @@ public sealed class DetailTransfer : IDisposable
         Cv2.GaussianBlur(blobF, blobF, new Size(0, 0), kw / 4.0);
 
         using var gate = CompressionGate(drv);
-        using var g = new Mat();
-        Cv2.Subtract(Scalar.All(1.0), blobF, g);
-        Cv2.Multiply(g, gate, g);
-        Cv2.Multiply(g, _staticGate, g);
-
-        using var cur = new Mat();
-        Cv2.Multiply(bp, g, cur);
-        Cv2.Min(cur, _o.MaxBrighten, cur);
-        Cv2.Max(cur, -_o.MaxDarken, cur);
-        if (_hasPrevious) Cv2.AddWeighted(cur, _o.TemporalWeight, _detail, 1 - _o.TemporalWeight, 0, _detail);
-        else cur.CopyTo(_detail);
+        var gs = gate.AsSpan<float>(); var bf = blobF.AsSpan<float>(); var st = _staticGate.AsSpan<float>();
+        var ds = _detail.AsSpan<float>(); var fs = _factor.AsSpan<float>();
+        float hi = (float)_o.MaxBrighten, lo = (float)-_o.MaxDarken, wNew = _hasPrevious ? (float)_o.TemporalWeight : 1f, strength = (float)_o.Strength;
+        float mx = 0;
+        for (int k = 0; k < ds.Length; k++)
+        {
+            float v = bs[k] * (1 - bf[k]) * gs[k] * st[k];
+            v = v > hi ? hi : v < lo ? lo : v;
+            v = wNew * v + (1 - wNew) * ds[k];
+            ds[k] = v;
+            mx = Math.Max(mx, Math.Abs(v));
+        }
         _hasPrevious = true;
-        Cv2.MinMaxLoc(_detail, out double mn, out double mx);
-        double maxAbs = Math.Max(-mn, mx) * _o.Strength;
+        double maxAbs = mx * _o.Strength;
         // below a tenth of a grey level on white: nothing to apply
         LastMaxAbs = maxAbs < 4e-4 ? 0 : maxAbs;
         if (LastMaxAbs == 0) return;
-        Cv2.Multiply(_detail, Scalar.All(_o.Strength), _factor);
-        Cv2.Exp(_factor, _factor);
+        for (int k = 0; k < fs.Length; k++) fs[k] = ds[k] == 0 ? 1f : MathF.Exp(strength * ds[k]);
     }
 
     /// <summary>Per canonical pixel: how much the driver compresses the skin there (0..1, smoothed).</summary>
@@ -262,6 +252,10 @@ public sealed class DetailTransfer : IDisposable
     /// <summary>log(Y + 8) of an image warped into canonical space through the frame's points.</summary>
     private Mat LogLuminance(Mat image, PointD[] pts)
     {
+        // only the points' bounding box of the frame is needed
+        int x0 = Math.Max(0, (int)Math.Floor(pts.Min(p => p.X)) - 2), y0 = Math.Max(0, (int)Math.Floor(pts.Min(p => p.Y)) - 2);
+        int x1 = Math.Min(image.Width, (int)Math.Ceiling(pts.Max(p => p.X)) + 3), y1 = Math.Min(image.Height, (int)Math.Ceiling(pts.Max(p => p.Y)) + 3);
+        var box = x1 - x0 >= 2 && y1 - y0 >= 2 ? new Rect(x0, y0, x1 - x0, y1 - y0) : new Rect(0, 0, image.Width, image.Height);
         var mx = _mapX.AsSpan<float>(); var my = _mapY.AsSpan<float>();
         for (int k = 0; k < mx.Length; k++)
         {
@@ -269,14 +263,9 @@ public sealed class DetailTransfer : IDisposable
             if (t < 0) { mx[k] = -1; my[k] = -1; continue; }
             var (a, b, c) = _tris[t];
             float wa = _bary[3 * k], wb = _bary[3 * k + 1], wc = _bary[3 * k + 2];
-            mx[k] = (float)(wa * pts[a].X + wb * pts[b].X + wc * pts[c].X);
-            my[k] = (float)(wa * pts[a].Y + wb * pts[b].Y + wc * pts[c].Y);
+            mx[k] = (float)(wa * pts[a].X + wb * pts[b].X + wc * pts[c].X - box.X);
+            my[k] = (float)(wa * pts[a].Y + wb * pts[b].Y + wc * pts[c].Y - box.Y);
         }
-        // only the points' bounding box of the frame is needed
-        int x0 = Math.Max(0, (int)Math.Floor(pts.Min(p => p.X)) - 2), y0 = Math.Max(0, (int)Math.Floor(pts.Min(p => p.Y)) - 2);
-        int x1 = Math.Min(image.Width, (int)Math.Ceiling(pts.Max(p => p.X)) + 3), y1 = Math.Min(image.Height, (int)Math.Ceiling(pts.Max(p => p.Y)) + 3);
-        var box = x1 - x0 >= 2 && y1 - y0 >= 2 ? new Rect(x0, y0, x1 - x0, y1 - y0) : new Rect(0, 0, image.Width, image.Height);
-        if (box.X != 0 || box.Y != 0) { Cv2.Subtract(_mapX, Scalar.All(box.X), _mapX); Cv2.Subtract(_mapY, Scalar.All(box.Y), _mapY); }
         using var sub = new Mat(image, box);
         using var grey = new Mat();
         Cv2.CvtColor(sub, grey, ColorConversionCodes.BGR2GRAY);
@@ -284,8 +273,8 @@ public sealed class DetailTransfer : IDisposable
         grey.ConvertTo(greyF, MatType.CV_32FC1);
         var y = new Mat();
         Cv2.Remap(greyF, y, _mapX, _mapY, InterpolationFlags.Linear, BorderTypes.Replicate);
-        Cv2.Add(y, Scalar.All(8), y);
-        Cv2.Log(y, y);
+        var ys = y.AsSpan<float>();
+        for (int k = 0; k < ys.Length; k++) ys[k] = MathF.Log(ys[k] + 8);
         return y;
     }
 
