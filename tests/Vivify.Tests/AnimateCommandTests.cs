@@ -75,6 +75,7 @@ public class AnimateCommandTests(ITestOutputHelper output)
         { "face-too-small", "too small to animate" },
         { "bad-extension", "unsupported output format" },
         { "missing-folder", "output folder does not exist" },
+        { "bad-details-strength", "--details-strength must be between 0 and 4" },
     };
 
     [Theory]
@@ -107,6 +108,7 @@ public class AnimateCommandTests(ITestOutputHelper output)
                 break;
             case "bad-extension": target = Path.Combine(dir, "out.avi"); break;
             case "missing-folder": target = Path.Combine(dir, "nope", "out.mp4"); break;
+            case "bad-details-strength": extra.AddRange(["--details-strength", "-1"]); break;
         }
         var r = CliRunner.Run(["animate", "--portrait", portrait, "--driver", driver, "-o", target, "--quiet", .. extra]);
         output.WriteLine(r.StdErr);
