@@ -15,6 +15,7 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(AnimateCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(LandmarksCommand.Create());
+root.Subcommands.Add(ReactionsCommand.Create());
 
 try
 {
