@@ -16,6 +16,7 @@ root.Subcommands.Add(AnimateCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(LandmarksCommand.Create());
 root.Subcommands.Add(ReactionsCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 
 try
 {
