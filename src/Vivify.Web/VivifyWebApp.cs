@@ -84,8 +84,9 @@ public static class VivifyWebApp
             }
             else await WriteErrorPage(r, r.StatusCode, ReasonFor(r.StatusCode));
         });
-        app.UseDefaultFiles();
-        app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(webRoot) });
+        var pageFiles = new PhysicalFileProvider(webRoot);
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = pageFiles });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = pageFiles });
         if (opt.FaceApiDir is { } fa && Directory.Exists(fa))
         {
             app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(Path.Combine(fa, "dist")), RequestPath = "/vendor/face-api/dist" });
@@ -96,6 +97,7 @@ public static class VivifyWebApp
             });
         }
 
+        app.UseRouting();   // after the static files: "/" is the page, not the fallback endpoint
         app.MapGet("/api/health", () => Results.Json(new { ok = true, faceApi = opt.FaceApiDir is not null, drivers = opt.Drivers.Select(Path.GetFileName) }));
         app.MapPost("/api/portraits", (HttpRequest req) => Upload(req, opt, queue)).DisableAntiforgery();
         app.MapGet("/api/jobs/{id}", (string id) =>

@@ -153,7 +153,7 @@ $('webcam').addEventListener('click', async () => {
 });
 
 const EXPRESSION_REACTION = { happy: 'smile', surprised: 'surprise', angry: 'frown' };
-const ON = 0.7, OFF = 0.4;   // hysteresis on face-api's expression probability
+const ON = 0.7, OFF = 0.4, SURE = 0.9;   // hysteresis on face-api's expression probability; SURE needs no second look
 
 async function startWebcam() {
   $('viewer').textContent = 'Loading the expression model...';
@@ -185,9 +185,10 @@ async function startWebcam() {
         for (const [expr, reaction] of Object.entries(EXPRESSION_REACTION)) {
           const v = ex[expr] ?? 0;
           if (!active[expr] && v >= ON) {
-            // seen: note when, confirm on the next detection (one frame of debouncing)
-            if (pending[expr] === undefined) { pending[expr] = t0; note('viewer-expression', { expression: expr, p: v, frameTime: t0 }); }
-            else { active[expr] = true; delete pending[expr]; react(reaction, 'webcam'); }
+            // seen: note when; react at once when certain (p >= SURE), else confirm on the next detection
+            const first = pending[expr] === undefined;
+            if (first) { pending[expr] = t0; note('viewer-expression', { expression: expr, p: v, frameTime: t0, detectMs: Math.round(performance.now() - t0) }); }
+            if (!first || v >= SURE) { active[expr] = true; delete pending[expr]; react(reaction, 'webcam'); }
           } else if (v < ON) {
             delete pending[expr];
             if (v < OFF) active[expr] = false;
