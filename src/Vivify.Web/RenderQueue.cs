@@ -53,7 +53,7 @@ public sealed class RenderQueue : IDisposable
                 lock (total)
                 {
                     total[path] = (done, expected);
-                    long all = opt.Drivers.Count, sum = 0;
+                    long all = opt.Drivers.Count;
                     double frac = 0;
                     foreach (var (d, e) in total.Values) frac += e > 0 ? Math.Min(1, d / (double)e) : 0;
                     _planProgress = frac / Math.Max(1, all);

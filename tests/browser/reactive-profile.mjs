@@ -118,6 +118,7 @@ async function main() {
     const latency = seen ? start.t - seen.frameTime : NaN;
     figures.smileToReactionMs = Math.round(latency);
     figures.webcamBackend = on?.backend;
+    figures.msPerDetection = on?.msPerDetection;
     figures.detectionMs = seen?.detectMs;
     check('the reaction starts within 1 s of the viewer\'s smile', latency >= 0 && latency < 1000, `${Math.round(latency)} ms from the webcam frame with the smile to the reaction playing`);
     await page.waitForTimeout(600);

@@ -15,7 +15,7 @@
 // example, higher for stronger ones, and are lowered when the ends stay far from rest or the head
 // turns (segments turning past MaxYaw are dropped: an expression-only transfer folds the face).
 // Requires: 68-point landmarks per frame and the frame rate. Guarantees: pure and deterministic;
-// segments lie within the track, never overlap within one kind, and last between MinSeconds and
+// segments lie within the track, overlap by at most half within one kind, and last between MinSeconds and
 // MaxSeconds (blinks: BlinkPadSeconds around the dip).
 using Vivify.Geometry;
 
@@ -135,8 +135,16 @@ public static class ReactionFinder
         found.AddRange(FindPeakSegments(d, [.. d.Change.Select(c => Math.Max(0, c.BrowRaise / 0.07))], 0.6, 0.15, driver, opt, ["brows", "surprise"]));
         found.AddRange(FindTalk(d, driver, opt));
         found.AddRange(FindBlinks(d, driver, opt));
-        return [.. found.OrderBy(s => Array.IndexOf(Kinds, s.Name)).ThenByDescending(s => s.Score)];
+        // the signals overlap (a surprise is both a distance peak and a brow peak): one segment per moment and kind
+        var kept = new List<ReactionSegment>();
+        foreach (var seg in found.OrderByDescending(s => s.Score))
+            if (!kept.Any(k => k.Name == seg.Name && Overlap(k, seg) > 0.5)) kept.Add(seg);
+        return [.. kept.OrderBy(s => Array.IndexOf(Kinds, s.Name)).ThenByDescending(s => s.Score)];
     }
+
+    /// <summary>Shared frames over the shorter segment's length.</summary>
+    private static double Overlap(ReactionSegment a, ReactionSegment b) =>
+        Math.Max(0, Math.Min(a.End, b.End) - Math.Max(a.Start, b.Start) + 1) / (double)Math.Min(a.FrameCount, b.FrameCount);
 
     /// <summary>The expression at a peak, named by its measures, with a score; null when none fits.</summary>
     public static (string Name, double Score)? Classify(FaceMeasures c)
