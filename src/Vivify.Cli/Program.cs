@@ -15,6 +15,8 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(AnimateCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(LandmarksCommand.Create());
+root.Subcommands.Add(ReactionsCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 
 try
 {

@@ -1,0 +1,158 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using OpenCvSharp;
+using Vivify.Web;
+
+namespace Vivify.Tests;
+
+/// <summary>`vivify serve`'s HTTP API on a real loopback port: the limits and bad uploads, and where files go.</summary>
+public sealed class WebApiTests : IAsyncLifetime
+{
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+    private string _root = null!, _data = null!;
+    private const long MaxBytes = 2 * 1024 * 1024;
+
+    public async Task InitializeAsync()
+    {
+        _root = CliRunner.TempDir();
+        _data = Path.Combine(_root, "data");
+        _app = VivifyWebApp.Build(new WebOptions
+        {
+            DataDir = _data, Drivers = [TestData.Sample("cap13_edit2.mp4")], MaxUploadBytes = MaxBytes, MaxPixels = 4_000_000, Concurrency = 1,
+            FaceApiDir = WebOptions.DefaultFaceApiDir(),
+        }, "http://127.0.0.1:0", quietLogs: true);
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _http = new HttpClient { BaseAddress = new Uri(address) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Directory.Delete(_root, true);
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> Upload(byte[] bytes, string fileName, string type = "image/jpeg")
+    {
+        using var form = new MultipartFormDataContent();
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue(type);
+        form.Add(content, "portrait", fileName);
+        using var res = await _http.PostAsync("/api/portraits", form);
+        var text = await res.Content.ReadAsStringAsync();
+        return (res.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    private static string ErrorOf(JsonElement e) => e.GetProperty("error").GetString()!;
+
+    /// <summary>Every file under the data folder (and nothing the test did not expect beside it).</summary>
+    private string[] DataFiles() => Directory.GetFiles(_data, "*", SearchOption.AllDirectories);
+
+    [Fact]
+    public async Task Empty_file_is_refused()
+    {
+        var (status, body) = await Upload([], "empty.jpg");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("empty", ErrorOf(body));
+        Assert.Empty(DataFiles());
+    }
+
+    [Fact]
+    public async Task Wrong_type_is_judged_by_content_not_name()
+    {
+        var (status, body) = await Upload("just some text, not a photo"u8.ToArray(), "portrait.jpg");
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        Assert.Contains("not a JPEG, PNG or WebP", ErrorOf(body));
+        // a real video under an image's name is not an image either
+        (status, _) = await Upload(File.ReadAllBytes(TestData.Sample("cap13_edit2.mp4"))[..100_000], "portrait.png", "image/png");
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        Assert.Empty(DataFiles());
+    }
+
+    [Fact]
+    public async Task Huge_image_is_refused_from_its_header_before_decoding()
+    {
+        // a valid PNG of 6000x6000 (36 megapixels, over the 4 MP limit) that compresses to a small file
+        using var big = new Mat(6000, 6000, MatType.CV_8UC3, Scalar.All(200));
+        var png = big.ImEncode(".png");
+        Assert.True(png.Length < MaxBytes);
+        var (status, body) = await Upload(png, "big.png", "image/png");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Contains("6000x6000", ErrorOf(body));
+        Assert.Contains("megapixels", ErrorOf(body));
+        // and a file over the byte limit
+        var noise = new byte[MaxBytes + 10_000];
+        new Random(1).NextBytes(noise);
+        noise[0] = 0xFF; noise[1] = 0xD8; noise[2] = 0xFF;
+        (status, body) = await Upload(noise, "noise.jpg");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Contains("too large", ErrorOf(body));
+        Assert.Empty(DataFiles());
+    }
+
+    [Fact]
+    public async Task Image_without_a_face_is_refused()
+    {
+        using var img = new Mat(480, 640, MatType.CV_8UC3);
+        Cv2.Randu(img, Scalar.All(0), Scalar.All(255));
+        Cv2.GaussianBlur(img, img, new OpenCvSharp.Size(0, 0), 6);
+        var (status, body) = await Upload(img.ImEncode(".jpg"), "landscape.jpg");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("no face", ErrorOf(body));
+        Assert.Empty(DataFiles());
+    }
+
+    [Fact]
+    public async Task File_names_never_choose_where_files_go()
+    {
+        var bytes = File.ReadAllBytes(TestData.Sample("audrey.jpg"));
+        var (status, body) = await Upload(bytes, "../../../evil.jpg");
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var id = body.GetProperty("id").GetString()!;
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)).ToLowerInvariant(), id);
+        var files = DataFiles();
+        Assert.Contains(Path.Combine(_data, "portraits", id, "portrait.jpg"), files);
+        Assert.All(files, f => Assert.StartsWith(_data + Path.DirectorySeparatorChar, f));
+        Assert.DoesNotContain(files, f => f.Contains("evil"));
+        Assert.False(File.Exists(Path.Combine(_root, "evil.jpg")));
+        Assert.Equal(["data"], Directory.GetFileSystemEntries(_root).Select(Path.GetFileName));
+        // the same upload again is the same job, not a second copy
+        var (status2, body2) = await Upload(bytes, "other-name.jpg");
+        Assert.True(status2 is HttpStatusCode.Accepted or HttpStatusCode.OK);
+        Assert.Equal(id, body2.GetProperty("id").GetString());
+        Assert.Single(Directory.GetDirectories(Path.Combine(_data, "portraits")));
+        // the job reports its state; clips can only be named as the manifest names them
+        var job = JsonDocument.Parse(await _http.GetStringAsync($"/api/jobs/{id}")).RootElement;
+        Assert.Contains(job.GetProperty("state").GetString(), new[] { "queued", "running", "done" });
+        foreach (var bad in new[] { $"/api/portraits/{id}/files/..%2Fportrait.jpg", $"/api/portraits/{id}/files/portrait.jpg", "/api/portraits/..%2F..%2Fetc/files/passwd", "/api/jobs/not-a-job" })
+        {
+            using var res = await _http.GetAsync(bad);
+            Assert.Equal(HttpStatusCode.NotFound, res.StatusCode);
+            Assert.Equal("application/json", res.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
+    [Fact]
+    public async Task Page_and_error_pages_are_served()
+    {
+        var page = await _http.GetStringAsync("/");
+        Assert.Contains("<form id=\"upload\"", page);
+        using var res = await _http.GetAsync("/no/such/page");
+        Assert.Equal(HttpStatusCode.NotFound, res.StatusCode);
+        Assert.Contains("text/html", res.Content.Headers.ContentType?.ToString());
+        Assert.Contains("Back to Vivify", await res.Content.ReadAsStringAsync());
+        if (WebOptions.DefaultFaceApiDir() is not null)
+        {
+            using var model = await _http.GetAsync("/vendor/face-api/model/face_expression_model-weights_manifest.json");
+            Assert.Equal(HttpStatusCode.OK, model.StatusCode);
+        }
+    }
+}
