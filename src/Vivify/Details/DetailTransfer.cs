@@ -10,8 +10,10 @@
 //     a normalised-convolution low-pass that ignores the feature edges); feature edges (eyes,
 //     brows, lips, nostrils, jaw line) and the mouth are masked; regions of strong ratio thicker
 //     than a crease (cast shadows, specularities) are rejected by a morphological opening; only
-//     skin the driver's landmarks compress (1 - smallest singular value of each triangle's affine
-//     map with head motion removed) keeps details; the map is smoothed over frames and clamped.
+//     skin the driver's landmarks deform keeps details (compression: 1 - smallest singular value
+//     of each triangle's affine map with head motion removed, where creases form; stretch, at
+//     half weight, where the neutral frame's creases smooth out); the map is smoothed over frames
+//     and clamped.
 //  3. The cleaned map is warped to the output's landmarks (plus the portrait's forehead arc) and
 //     multiplies the output's B, G and R alike (luminance only: chromaticity is unchanged).
 // Requires: 68-point landmarks of the driver's neutral frame and image; per frame the driver's
@@ -45,11 +47,14 @@ public sealed record DetailOptions
     public double BlobWidthIod { get; init; } = 0.13;
     /// <summary>|band-passed log ratio| above which a pixel counts towards a blob.</summary>
     public double BlobThreshold { get; init; } = 0.05;
-    /// <summary>Skin compression (1 - smallest singular value) where details start, and are fully kept.</summary>
+    /// <summary>Skin strain (compression: 1 - smallest singular value) where details start, and are fully kept.</summary>
     public double CompressionStart { get; init; } = 0.03;
     public double CompressionFull { get; init; } = 0.10;
     /// <summary>Band-passed log ratios smaller than this are noise: shrunk to zero (soft threshold).</summary>
     public double Coring { get; init; } = 0.0;
+    /// <summary>How much stretched skin (largest singular value above 1) opens the gate, against compression:
+    /// creases of the neutral frame smooth out where the skin stretches.</summary>
+    public double StretchWeight { get; init; } = 0.5;
     /// <summary>Clamp of the log factor: darkening and brightening.</summary>
     public double MaxDarken { get; init; } = 0.35;
     public double MaxBrighten { get; init; } = 0.2;
@@ -216,7 +221,7 @@ public sealed class DetailTransfer : IDisposable
         for (int k = 0; k < fs.Length; k++) fs[k] = ds[k] == 0 ? 1f : MathF.Exp(strength * ds[k]);
     }
 
-    /// <summary>Per canonical pixel: how much the driver compresses the skin there (0..1, smoothed).</summary>
+    /// <summary>Per canonical pixel: how much the driver deforms (compresses, or stretches) the skin there (0..1, smoothed).</summary>
     private Mat CompressionGate(PointD[] drv)
     {
         // remove the head's motion: carry the frame's points back into canonical space
@@ -237,8 +242,10 @@ public sealed class DetailTransfer : IDisposable
             double m10 = f1.Y * i00 + f2.Y * i10, m11 = f1.Y * i01 + f2.Y * i11;
             // smallest singular value of M
             double p = m00 * m00 + m01 * m01 + m10 * m10 + m11 * m11, q = m00 * m11 - m01 * m10;
-            double smin = Math.Sqrt(Math.Max(0, (p - Math.Sqrt(Math.Max(0, p * p - 4 * q * q))) / 2));
-            double x = Math.Clamp((1 - smin - _o.CompressionStart) / (_o.CompressionFull - _o.CompressionStart), 0, 1);
+            double disc = Math.Sqrt(Math.Max(0, p * p - 4 * q * q));
+            double smin = Math.Sqrt(Math.Max(0, (p - disc) / 2)), smax = Math.Sqrt((p + disc) / 2);
+            double strain = Math.Max(1 - smin, _o.StretchWeight * (smax - 1));
+            double x = Math.Clamp((strain - _o.CompressionStart) / (_o.CompressionFull - _o.CompressionStart), 0, 1);
             perTri[t] = (float)(x * x * (3 - 2 * x));
         }
         var gate = new Mat(_ch, _cw, MatType.CV_32FC1);
