@@ -42,6 +42,8 @@ internal static class EvalCommand
         Console.WriteLine($"{"",-14} {"correlation",11} {"gain",6}");
         foreach (var (name, f) in new[] { ("overall", r.Overall), ("brow raise", r.BrowRaise), ("mouth opening", r.MouthOpening) })
             Console.WriteLine($"{name,-14} {f.Correlation,11:0.000} {f.Gain,6:0.000}");
+        if (r.OpenMouthFrames > 0)
+            Console.WriteLine($"open mouth: on the {r.OpenMouthFrames} frames where the driver's inner lips part {CrossReenactmentResult.OpenMouthThreshold} IOD or more beyond frame 0, the output opens {r.OpenMouthGain:0.000} times as wide");
         Console.WriteLine($"stillness: image border (2 px) vs frame 0, worst frame {r.BorderChangeMax:0.000} grey levels; far from the face, frame to frame {r.FarChangeMean:0.000} grey levels");
         Console.WriteLine($"(where the warp puts the landmarks: brow raise {r.CommandedBrowRaise.Correlation:0.000} / {r.CommandedBrowRaise.Gain:0.000}, mouth opening {r.CommandedMouthOpening.Correlation:0.000} / {r.CommandedMouthOpening.Gain:0.000})");
         if (jsonPath is not null)
@@ -70,6 +72,8 @@ internal static class EvalCommand
         Console.WriteLine($"{"vivify",-12} {m.PsnrFrame,10:0.00} {m.PsnrFace,10:0.00} {m.SsimFrame,10:0.000} {m.SsimFace,10:0.000} {m.AkdPx,8:0.000} {m.AkdIod,8:0.0000}");
         if (result.Expressive is { } x)
             Console.WriteLine($"{"expressive",-12} {x.PsnrFrame,10:0.00} {x.PsnrFace,10:0.00} {x.SsimFrame,10:0.000} {x.SsimFace,10:0.000} {x.AkdPx,8:0.000} {x.AkdIod,8:0.0000}   ({result.ExpressiveFrames.Count} frames whose brow raise or mouth width differs from the portrait's by {SelfReenactmentResult.ExpressiveThreshold} IOD or more)");
+        if (result.OpenMouth is { } om)
+            Console.WriteLine($"{"open mouth",-12} {om.PsnrFrame,10:0.00} {om.PsnrFace,10:0.00} {om.SsimFrame,10:0.000} {om.SsimFace,10:0.000} {om.AkdPx,8:0.000} {om.AkdIod,8:0.0000}   ({result.OpenMouthFrames.Count} frames whose inner lips part {SelfReenactmentResult.OpenMouthThreshold} IOD or more beyond the portrait's)");
         Console.WriteLine($"{"still copy",-12} {s.PsnrFrame,10:0.00} {s.PsnrFace,10:0.00} {s.SsimFrame,10:0.000} {s.SsimFace,10:0.000} {s.AkdPx,8:0.000} {s.AkdIod,8:0.0000}");
         if (jsonPath is not null)
         {
@@ -79,7 +83,7 @@ internal static class EvalCommand
                 video, start = opt.Start, duration = result.Duration, frames = result.Frames,
                 options = new { expansion = opt.Expansion, smoothing = opt.Smoothing, head_motion = opt.HeadMotion, mouth = opt.Mouth, details = opt.Details, details_strength = opt.Detail.Strength },
                 expansion_points = result.ExpansionPoints,
-                method = result.Method, expressive = result.Expressive, expressive_frames = result.ExpressiveFrames.Count, still_copy = result.StillCopy, per_frame = result.PerFrame,
+                method = result.Method, expressive = result.Expressive, expressive_frames = result.ExpressiveFrames.Count, open_mouth = result.OpenMouth, open_mouth_frames = result.OpenMouthFrames.Count, still_copy = result.StillCopy, per_frame = result.PerFrame,
             }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
             output.Commit();
         }

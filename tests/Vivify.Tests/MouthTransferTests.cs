@@ -55,10 +55,12 @@ public class MouthTransferTests(ITestOutputHelper output)
         using var grey = canvas.CvtColor(ColorConversionCodes.BGR2GRAY);
         using var changed = new Mat();
         Cv2.Compare(grey, new Scalar(128), changed, CmpTypes.NE);
-        // allowed: the inner-lip polygon grown by the feather (3 sigma of 4% of the mouth width) and a pixel
-        double feather = 0.04 * PointD.Distance(opened[60], opened[64]);
+        // allowed: the inner-lip polygon grown by MaskGrow about its centre, then by the feather (3 sigma) and a pixel
+        double feather = mouth.Feather * PointD.Distance(opened[60], opened[64]);
+        var inner = Enumerable.Range(60, 8).Select(k => opened[k]).ToArray();
+        var c = FaceLandmarks.Mean(inner);
         using var allowed = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
-        Cv2.FillPoly(allowed, [Enumerable.Range(60, 8).Select(k => new Point((int)opened[k].X, (int)opened[k].Y)).ToArray()], Scalar.All(255));
+        Cv2.FillPoly(allowed, [inner.Select(p => c + mouth.MaskGrow * (p - c)).Select(p => new Point((int)p.X, (int)p.Y)).ToArray()], Scalar.All(255));
         int grow = (int)Math.Ceiling(3 * feather) + 2;
         using var dilated = new Mat();
         Cv2.Dilate(allowed, dilated, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * grow + 1, 2 * grow + 1)));

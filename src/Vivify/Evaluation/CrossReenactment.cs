@@ -18,7 +18,11 @@ public sealed record FollowScore(double Correlation, double Gain);
 
 public sealed record CrossReenactmentResult(string Portrait, string Driver, int Frames, FollowScore Overall, FollowScore BrowRaise, FollowScore MouthOpening,
     double DriverBrowRange, double DriverMouthRange, FollowScore CommandedBrowRaise, FollowScore CommandedMouthOpening,
-    double BorderChangeMax, double FarChangeMean);
+    double BorderChangeMax, double FarChangeMean, int OpenMouthFrames = 0, double OpenMouthGain = double.NaN)
+{
+    /// <summary>A driver frame whose inner lips part at least this much more than in frame 0 (IODs) is open-mouthed.</summary>
+    public const double OpenMouthThreshold = 0.07;
+}
 
 public static class CrossReenactment
 {
@@ -72,8 +76,11 @@ public static class CrossReenactment
         // the same measures on where the warp put the landmarks (before any detector reads the output)
         var cb = new List<double>(); var cm = new List<double>();
         for (int k = 1; k < cmdLm.Count; k++) if (keep[k]) { cb.Add(Brow(cmdLm[k]) - Brow(cmdLm[0])); cm.Add(Mouth(cmdLm[k]) - Mouth(cmdLm[0])); }
+        // the mouth's amplitude where the driver's mouth is open: mean output opening over mean driver opening
+        var open = Enumerable.Range(0, dm.Count).Where(k => dm[k] >= CrossReenactmentResult.OpenMouthThreshold).ToList();
+        double openGain = open.Count > 0 ? open.Average(k => om[k]) / open.Average(k => dm[k]) : double.NaN;
         return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, Follow(ov, dv), Follow(ob, db), Follow(om, dm),
-            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0);
+            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0, open.Count, openGain);
     }
 
     private static double Grey(Scalar s) => (s.Val0 + s.Val1 + s.Val2) / 3;

@@ -14,8 +14,10 @@ using Vivify.Media;
 
 namespace Vivify.Evaluation;
 
-/// <summary>One frame's scores; Expression: how far the real frame's expression is from the portrait's (largest change of brow raise or mouth width, in IODs).</summary>
-public sealed record FrameScore(int Frame, double PsnrFrame, double PsnrFace, double SsimFrame, double SsimFace, double AkdPx, double AkdIod, double Expression = 0);
+/// <summary>One frame's scores; Expression: how far the real frame's expression is from the portrait's (largest change of
+/// brow raise or mouth width, in IODs); MouthGap: how much wider the real frame's inner lips are parted than the portrait's (IODs).</summary>
+public sealed record FrameScore(int Frame, double PsnrFrame, double PsnrFace, double SsimFrame, double SsimFace, double AkdPx, double AkdIod,
+    double Expression = 0, double MouthGap = 0);
 
 public sealed record ScoreSummary(double PsnrFrame, double PsnrFace, double SsimFrame, double SsimFace, double AkdPx, double AkdIod)
 {
@@ -32,6 +34,11 @@ public sealed record SelfReenactmentResult(string Video, double Start, double Du
     public IReadOnlyList<FrameScore> ExpressiveFrames => PerFrame.Where(f => f.Expression >= ExpressiveThreshold).ToList();
     /// <summary>Means over the expressive frames (null when there are none).</summary>
     public ScoreSummary? Expressive => ExpressiveFrames is { Count: > 0 } e ? ScoreSummary.Mean(e) : null;
+    /// <summary>Frames whose inner lips part at least this much wider than the portrait's (IODs) count as open-mouthed
+    /// (where the mouth stage shows the driver's interior fully).</summary>
+    public const double OpenMouthThreshold = 0.07;
+    public IReadOnlyList<FrameScore> OpenMouthFrames => PerFrame.Where(f => f.MouthGap >= OpenMouthThreshold).ToList();
+    public ScoreSummary? OpenMouth => OpenMouthFrames is { Count: > 0 } o ? ScoreSummary.Mean(o) : null;
 }
 
 public static class SelfReenactment
@@ -56,7 +63,11 @@ public static class SelfReenactment
                     var realLm = LandmarksOn(real, driver.Landmarks[i], detector);
                     var box = FaceRect(realLm, real);
                     scores.Add(Score(i, output, real, box, LandmarksOn(output, driver.Landmarks[i], detector), realLm)
-                        with { Expression = ExpressionChange(driver.Landmarks[0], driver.Landmarks[i]) });
+                        with
+                        {
+                            Expression = ExpressionChange(driver.Landmarks[0], driver.Landmarks[i]),
+                            MouthGap = Mouth.MouthTransfer.Gap(driver.Landmarks[i]) - Mouth.MouthTransfer.Gap(driver.Landmarks[0]),
+                        });
                     still.Add(Score(i, portrait, real, box, stillLandmarks, realLm));
                 }
                 if (writer is not null) WriteSideBySide(writer, portrait, real, output);

@@ -3,12 +3,14 @@
 // Per frame: the driver's inner-lip polygon (points 60-67, grown a little) is warped piecewise
 // affinely (a fan of triangles around its centre) onto the animated portrait's inner-lip polygon;
 // its brightness is matched to the portrait by a gain measured on the lips around it
-// (portrait's lips in the first frame, the driver's lips in this frame), smoothed over time; it
-// is blended in with a feathered mask inside the portrait's inner lips, weighted by how far the
+// (portrait's lips in the first frame, the driver's lips in this frame), smoothed over time, and
+// its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue (teeth keep theirs); it
+// is blended in with a feathered mask over the portrait's inner lips (grown by MaskGrow, so the
+// lips' inner edge is the driver's, as the interior's own shading needs), weighted by how far the
 // mouth has opened beyond the portrait's own opening (with hysteresis and fading).
 // Requires: 68-point landmarks for the driver frame and the output frame; BGR images.
-// Guarantees: nothing outside the portrait's animated inner-lip polygon (grown by the feather)
-// changes; a mouth no wider open than the portrait's own leaves the frame untouched, bit for bit.
+// Guarantees: nothing outside the portrait's animated inner-lip polygon (grown by MaskGrow, then
+// by three feather sigmas) changes; a mouth no wider open than the portrait's own leaves the frame untouched, bit for bit.
 using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
@@ -28,6 +30,10 @@ public sealed class MouthTransfer
     /// <summary>Gap (in IODs) beyond the portrait's own at which the interior starts to show, and is fully shown.</summary>
     public double OpenStart { get; init; } = 0.03;
     public double OpenFull { get; init; } = 0.07;
+    /// <summary>Feather of the blend mask (Gaussian sigma) as a share of the mouth's width.</summary>
+    public double Feather { get; init; } = 0.025;
+    /// <summary>The blend mask: the output's inner-lip polygon grown by this factor about its centre.</summary>
+    public double MaskGrow { get; init; } = 1.0;
 
     public MouthTransfer(Mat portrait, PointD[] portraitLandmarks)
     {
@@ -57,7 +63,7 @@ public sealed class MouthTransfer
         var dst = Grow(Inner.Select(i => outputLandmarks[i]).ToArray(), 1.08);
         var src = Grow(Inner.Select(i => driverLandmarks[i]).ToArray(), 1.08);
         double mouthW = PointD.Distance(outputLandmarks[60], outputLandmarks[64]);
-        double feather = Math.Max(1.0, mouthW * 0.04);
+        double feather = Math.Max(1.0, mouthW * Feather);
         var roi = Bounds(dst, output.Width, output.Height, pad: (int)Math.Ceiling(3 * feather) + 2);
         if (roi.Width < 4 || roi.Height < 4) return;
 
@@ -87,10 +93,11 @@ public sealed class MouthTransfer
         using var warpedF = new Mat();
         warped.ConvertTo(warpedF, MatType.CV_32FC3);
         using var gained = warpedF.Mul(new Mat(roi.Size, MatType.CV_32FC3, _gain.Value)).ToMat();
+        MatchLipHue(gained, drvLips);
 
         // feathered mask inside the portrait's inner lips
         using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
-        var inner = Inner.Select(i => new Point((int)Math.Round((outputLandmarks[i].X - roi.X) * 16), (int)Math.Round((outputLandmarks[i].Y - roi.Y) * 16))).ToArray();
+        var inner = Grow(Inner.Select(i => outputLandmarks[i]).ToArray(), MaskGrow).Select(p => new Point((int)Math.Round((p.X - roi.X) * 16), (int)Math.Round((p.Y - roi.Y) * 16))).ToArray();
         Cv2.FillPoly(mask, [inner], Scalar.All(255), LineTypes.AntiAlias, 4);
         using var maskF = new Mat();
         mask.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
@@ -106,6 +113,44 @@ public sealed class MouthTransfer
         using var b = regionF.Mul(inv).ToMat();
         using var blended = (a + b).ToMat();
         blended.ConvertTo(region, MatType.CV_8UC3);
+    }
+
+    /// <summary>
+    /// Pixels of the transferred interior coloured like the driver's lips (its lip edge, the
+    /// tongue) take the portrait's lip hue: their Lab chroma moves by the difference of the two
+    /// lips' chroma, weighted by how close to the driver's lip chroma they are; teeth and the dark
+    /// of the mouth (far from it) keep theirs. Lightness is untouched.
+    /// </summary>
+    private void MatchLipHue(Mat bgr255, Scalar driverLips)
+    {
+        var (_, da, db) = Lab(driverLips); var (_, pa, pb) = Lab(_portraitLipColour);
+        double sa = pa - da, sb = pb - db;
+        if (Math.Abs(sa) < 1 && Math.Abs(sb) < 1) return;
+        using var unit = new Mat();
+        bgr255.ConvertTo(unit, MatType.CV_32FC3, 1.0 / 255);
+        using var lab = new Mat();
+        Cv2.CvtColor(unit, lab, ColorConversionCodes.BGR2Lab);
+        var px = lab.GetGenericIndexer<Vec3f>();
+        const double sigma2 = 2 * 10.0 * 10.0;
+        for (int y = 0; y < lab.Rows; y++)
+            for (int x = 0; x < lab.Cols; x++)
+            {
+                var v = px[y, x];
+                double ea = v.Item1 - da, eb = v.Item2 - db;
+                double w = Math.Exp(-(ea * ea + eb * eb) / sigma2);
+                px[y, x] = new Vec3f(v.Item0, (float)(v.Item1 + w * sa), (float)(v.Item2 + w * sb));
+            }
+        Cv2.CvtColor(lab, unit, ColorConversionCodes.Lab2BGR);
+        unit.ConvertTo(bgr255, MatType.CV_32FC3, 255);
+    }
+
+    private static (double L, double A, double B) Lab(Scalar bgr)
+    {
+        using var m = new Mat(1, 1, MatType.CV_32FC3, new Scalar(bgr.Val0 / 255, bgr.Val1 / 255, bgr.Val2 / 255));
+        using var lab = new Mat();
+        Cv2.CvtColor(m, lab, ColorConversionCodes.BGR2Lab);
+        var v = lab.At<Vec3f>(0, 0);
+        return (v.Item0, v.Item1, v.Item2);
     }
 
     private static double Ratio(double a, double b) => Math.Clamp((a + 1) / (b + 1), 0.6, 1.6);
