@@ -84,7 +84,7 @@ public sealed class DetailTransfer : IDisposable
     private readonly Mat _mapX, _mapY;
     private readonly Mat _detail;              // the current detail map (log factor), canonical
     private readonly Mat _factor;              // exp(strength x detail): what multiplies the output
-    private const int OutputGridStep = 2;
+    private const int OutputGridStep = 4;
     private readonly TriangleRaster _outRaster;
     private bool _hasPrevious;
 
@@ -360,7 +360,8 @@ public sealed class DetailTransfer : IDisposable
         var shifted = outPts.Select(p => new PointD(p.X - roi.X, p.Y - roi.Y)).ToArray();
         _outRaster.Setup(shifted);
         // the factor is smooth at the output's scale (it comes from a driver-sized map): find its
-        // source on a grid of half the output's resolution, then interpolate
+        // source on a grid of a quarter of the output's resolution (finer than the canonical map at
+        // portrait sizes), then interpolate
         var grid = SampleGrid.Coarse(roi.Width, roi.Height, OutputGridStep);
         using var mapX = new Mat(grid.Height, grid.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
         using var mapY = new Mat(grid.Height, grid.Width, MatType.CV_32FC1, Scalar.All(float.NaN));

@@ -130,16 +130,14 @@ public sealed class MouthTransfer
         bgr255.ConvertTo(unit, MatType.CV_32FC3, 1.0 / 255);
         using var lab = new Mat();
         Cv2.CvtColor(unit, lab, ColorConversionCodes.BGR2Lab);
-        var px = lab.GetGenericIndexer<Vec3f>();
-        const double sigma2 = 2 * 10.0 * 10.0;
-        for (int y = 0; y < lab.Rows; y++)
-            for (int x = 0; x < lab.Cols; x++)
-            {
-                var v = px[y, x];
-                double ea = v.Item1 - da, eb = v.Item2 - db;
-                double w = Math.Exp(-(ea * ea + eb * eb) / sigma2);
-                px[y, x] = new Vec3f(v.Item0, (float)(v.Item1 + w * sa), (float)(v.Item2 + w * sb));
-            }
+        var px = lab.AsSpan<float>();       // continuous: L a b per pixel
+        const float sigma2 = 2 * 10f * 10f;
+        for (int k = 0; k + 2 < px.Length; k += 3)
+        {
+            float ea = px[k + 1] - (float)da, eb = px[k + 2] - (float)db;
+            float w = MathF.Exp(-(ea * ea + eb * eb) / sigma2);
+            px[k + 1] += w * (float)sa; px[k + 2] += w * (float)sb;
+        }
         Cv2.CvtColor(lab, unit, ColorConversionCodes.Lab2BGR);
         unit.ConvertTo(bgr255, MatType.CV_32FC3, 255);
     }
