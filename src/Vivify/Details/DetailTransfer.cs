@@ -84,7 +84,6 @@ public sealed class DetailTransfer : IDisposable
     private readonly Mat _mapX, _mapY;
     private readonly Mat _detail;              // the current detail map (log factor), canonical
     private readonly Mat _factor;              // exp(strength x detail): what multiplies the output
-    private const int OutputGridStep = 4;
     private readonly TriangleRaster _outRaster;
     private bool _hasPrevious;
 
@@ -359,10 +358,10 @@ public sealed class DetailTransfer : IDisposable
         if (roi.Width < 4 || roi.Height < 4) return;
         var shifted = outPts.Select(p => new PointD(p.X - roi.X, p.Y - roi.Y)).ToArray();
         _outRaster.Setup(shifted);
-        // the factor is smooth at the output's scale (it comes from a driver-sized map): find its
-        // source on a grid of a quarter of the output's resolution (finer than the canonical map at
-        // portrait sizes), then interpolate
-        var grid = SampleGrid.Coarse(roi.Width, roi.Height, OutputGridStep);
+        // the factor is smooth at the output's scale (it comes from the canonical map): find its
+        // source on a grid as fine as one canonical pixel (at most 4 output pixels), then interpolate
+        int gridStep = Math.Clamp((int)(FaceLandmarks.InterOcularDistance(outPts) / _o.CanonicalIod), 1, 4);
+        var grid = SampleGrid.Coarse(roi.Width, roi.Height, gridStep);
         using var mapX = new Mat(grid.Height, grid.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
         using var mapY = new Mat(grid.Height, grid.Width, MatType.CV_32FC1, Scalar.All(float.NaN));
         _outRaster.RasterizeRows(grid, 0, grid.Height, (float*)mapX.Data, (float*)mapY.Data);
