@@ -34,6 +34,9 @@ public sealed record AnimationOptions
     public WarpOptions Warp { get; init; } = WarpOptions.Default with { MaxRadiusFraction = 0.04, RampDistanceFraction = 0.25 };
     /// <summary>Expansion points closer than this to a facial landmark are dropped (in inter-ocular distances).</summary>
     public double ExpansionMinDistanceIod { get; init; } = 0.05;
+    /// <summary>Expansion points closer than this to a brow landmark are dropped (in IODs): raised brows would sweep
+    /// over them and squash the skin between into a visible seam.</summary>
+    public double ExpansionBrowClearanceIod { get; init; } = 0.15;
     /// <summary>Expansion points closer than this to one another are thinned out (in inter-ocular distances).</summary>
     public double ExpansionSpacingIod { get; init; } = 0.08;
     /// <summary>Also keep tracked points inside the face's landmark hull (cheeks, nose): measured to help (eval self).</summary>

@@ -73,6 +73,8 @@ public sealed class Correspondences
         return cur;
     }
 
+    private static readonly int[] BrowIndices = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+
     private int[] SelectExpansion(double iod, AnimationOptions opt)
     {
         var hull = ConvexHull(_portrait);
@@ -85,6 +87,7 @@ public sealed class Correspondences
             if (q.X < margin || q.Y < margin || q.X > _width - 1 - margin || q.Y > _height - 1 - margin) continue;
             if (!opt.ExpansionInsideFace && InsidePolygon(hull, q)) continue;
             if (_portrait.Min(p => PointD.Distance(p, q)) < opt.ExpansionMinDistanceIod * iod) continue;
+            if (BrowIndices.Any(b => PointD.Distance(_portrait[b], q) < opt.ExpansionBrowClearanceIod * iod)) continue;
             if (keptPos.Any(p => PointD.Distance(p, q) < opt.ExpansionSpacingIod * iod)) continue;
             kept.Add(k); keptPos.Add(q);
         }
