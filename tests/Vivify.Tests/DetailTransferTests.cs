@@ -34,14 +34,14 @@ public class DetailTransferTests(ITestOutputHelper output)
     private static Mat Darken(Mat img, Func<int, int, double> profile, double depth)
     {
         var r = img.Clone();
-        var idx = r.GetGenericIndexer<Vec3b>();
-        for (int y = 0; y < r.Height; y++)
-            for (int x = 0; x < r.Width; x++)
+        int w = r.Width, h = r.Height;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
             {
                 double f = 1 - depth * profile(x, y);
                 if (f == 1) continue;
-                var v = idx[y, x];
-                idx[y, x] = new Vec3b((byte)Math.Round(v.Item0 * f), (byte)Math.Round(v.Item1 * f), (byte)Math.Round(v.Item2 * f));
+                var v = r.At<Vec3b>(y, x);
+                r.Set(y, x, new Vec3b((byte)Math.Round(v.Item0 * f), (byte)Math.Round(v.Item1 * f), (byte)Math.Round(v.Item2 * f)));
             }
         return r;
     }
@@ -154,12 +154,11 @@ public class DetailTransferTests(ITestOutputHelper output)
         using var result = Apply(dt, img, li, driver, li);
         Assert.True(dt.LastMaxAbs <= opt.MaxDarken + 1e-6, $"largest |log factor| {dt.LastMaxAbs:0.000}");
         // every changed pixel was multiplied by one factor in all three channels (within rounding), inside the clamp
-        var a = img.GetGenericIndexer<Vec3b>(); var b = result.GetGenericIndexer<Vec3b>();
-        int changed = 0;
-        for (int y = 0; y < img.Height; y++)
-            for (int x = 0; x < img.Width; x++)
+        int changed = 0, width = img.Width, height = img.Height;
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
             {
-                var p = a[y, x]; var q = b[y, x];
+                var p = img.At<Vec3b>(y, x); var q = result.At<Vec3b>(y, x);
                 if (p.Equals(q)) continue;
                 changed++;
                 int c = p.Item0 >= p.Item1 && p.Item0 >= p.Item2 ? 0 : p.Item1 >= p.Item2 ? 1 : 2;   // the brightest channel: best resolution
