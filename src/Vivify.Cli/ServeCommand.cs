@@ -17,11 +17,12 @@ internal static class ServeCommand
         var maxUpload = new Option<int>("--max-upload-mb") { Description = "Largest upload accepted, MB.", DefaultValueFactory = _ => 15 };
         var maxPixels = new Option<long>("--max-pixels") { Description = "Largest image accepted, pixels.", DefaultValueFactory = _ => 40_000_000 };
         var workers = new Option<int>("--workers") { Description = "Renders at once (default: one per core).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var cmd = new Command("serve", "Serve the reactive-profile web app: upload a portrait, see it idle and react to you.") { urls, data, drivers, maxUpload, maxPixels, workers };
+        var maxQueue = new Option<int>("--max-queue") { Description = "Portraits waiting for a render at most; more get 503 (try later).", DefaultValueFactory = _ => 32 };
+        var cmd = new Command("serve", "Serve the reactive-profile web app: upload a portrait, see it idle and react to you.") { urls, data, drivers, maxUpload, maxPixels, workers, maxQueue };
         cmd.SetAction(r =>
         {
             var dataDir = r.GetValue(data) ?? Path.Combine(SampleMedia.RepositoryRoot ?? Directory.GetCurrentDirectory(), "data", "web");
-            if (r.GetValue(maxUpload) < 1 || r.GetValue(workers) < 1) throw new VivifyException(null, "--max-upload-mb and --workers must be at least 1");
+            if (r.GetValue(maxUpload) < 1 || r.GetValue(workers) < 1 || r.GetValue(maxQueue) < 1) throw new VivifyException(null, "--max-upload-mb, --workers and --max-queue must be at least 1");
             var u = r.GetValue(urls)!;
             foreach (var one in u.Split(';', StringSplitOptions.RemoveEmptyEntries))
                 if (!Uri.TryCreate(one, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
@@ -31,7 +32,7 @@ internal static class ServeCommand
             var opt = new WebOptions
             {
                 DataDir = dataDir, Drivers = ReactionsCommand.ResolveDrivers(r.GetValue(drivers) ?? []),
-                MaxUploadBytes = r.GetValue(maxUpload) * 1024L * 1024, MaxPixels = r.GetValue(maxPixels), Concurrency = r.GetValue(workers),
+                MaxUploadBytes = r.GetValue(maxUpload) * 1024L * 1024, MaxPixels = r.GetValue(maxPixels), Concurrency = r.GetValue(workers), MaxWaiting = r.GetValue(maxQueue),
                 FaceApiDir = WebOptions.DefaultFaceApiDir(),
             };
             VivifyWebApp.Run(opt, u);

@@ -70,6 +70,9 @@ public sealed class RenderQueue : IDisposable
 
     public RenderJob? Get(string id) => _jobs.TryGetValue(id, out var j) ? j : Cached(id);
 
+    /// <summary>Jobs waiting for a worker.</summary>
+    public int Waiting => _jobs.Values.Count(j => j.State == JobState.Queued);
+
     /// <summary>Place in line: 0 when running or done, 1 for the next to start, ...</summary>
     public int Position(RenderJob j) => j.State != JobState.Queued ? 0 : (int)(j.Ticket - Interlocked.Read(ref _served));
 

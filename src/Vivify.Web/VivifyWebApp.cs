@@ -37,6 +37,8 @@ public sealed record WebOptions
     public int MaxSide { get; init; } = 640;
     /// <summary>Renders at once: one per core (each render itself runs on one thread plus ffmpeg).</summary>
     public int Concurrency { get; init; } = Environment.ProcessorCount;
+    /// <summary>Portraits waiting for a render at most; a new one beyond gets 503 (the queue is bounded).</summary>
+    public int MaxWaiting { get; init; } = 32;
     /// <summary>The folder holding face-api's dist/ and model/ (npm @vladmandic/face-api); null when not installed.</summary>
     public string? FaceApiDir { get; init; }
 
@@ -182,6 +184,8 @@ public static class VivifyWebApp
         if (existing is not null && existing.State != JobState.Failed)
             return Results.Json(new { id, job = $"/api/jobs/{id}", cached = existing.State == JobState.Done }, statusCode: existing.State == JobState.Done ? 200 : 202);
 
+        if (queue.Waiting >= opt.MaxWaiting)
+            return Error(503, $"the render queue is full ({queue.Waiting} portraits waiting); try again in a few minutes");
         // check it decodes and holds a face before keeping it; written to a fresh temporary name, moved into place
         var folder = Path.Combine(queue.PortraitsDir, id);
         var image = Path.Combine(folder, "portrait" + info.Extension);

@@ -57,6 +57,30 @@ public sealed class WebApiTests : IAsyncLifetime
     private string[] DataFiles() => Directory.GetFiles(_data, "*", SearchOption.AllDirectories);
 
     [Fact]
+    public async Task A_full_queue_refuses_new_portraits_with_503_and_writes_nothing()
+    {
+        var root = CliRunner.TempDir();
+        var data = Path.Combine(root, "data");
+        await using var app = VivifyWebApp.Build(new WebOptions
+        {
+            DataDir = data, Drivers = [TestData.Sample("cap13_edit2.mp4")], MaxUploadBytes = MaxBytes, Concurrency = 1, MaxWaiting = 0,
+        }, "http://127.0.0.1:0", quietLogs: true);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        using var form = new MultipartFormDataContent();
+        var content = new ByteArrayContent(File.ReadAllBytes(TestData.Sample("audrey.jpg")));
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        form.Add(content, "portrait", "audrey.jpg");
+        using var res = await http.PostAsync("/api/portraits", form);
+        var body = JsonDocument.Parse(await res.Content.ReadAsStringAsync()).RootElement;
+        await app.StopAsync();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, res.StatusCode);
+        Assert.Contains("render queue is full", ErrorOf(body));
+        Assert.Empty(Directory.GetFiles(data, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public async Task Empty_file_is_refused()
     {
         var (status, body) = await Upload([], "empty.jpg");
