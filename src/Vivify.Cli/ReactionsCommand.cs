@@ -85,6 +85,12 @@ internal static class ReactionsCommand
         using var _ = portrait;
         var drivers = ResolveDrivers(driverArgs);
         using var detector = new FaceDetector();
+        if (portrait is not null)
+        {
+            // before the drivers are analysed: a portrait without a usable face fails at once
+            using var small = ReactionRenderer.ScaleDown(portrait, maxSide);
+            if (detector.Detect(small).Count == 0) throw new VivifyException(portraitPath, "no face found in the portrait");
+        }
         var progress = new ProgressReporter(quiet);
         var plan = ReactionPlan.Find(drivers, detector, null, (path, done, expected) => { });
         // (tracking is fast: ~500 frames/s; the per-driver lines below say what was found)
