@@ -88,8 +88,7 @@ public class AnimateCommandTests(ITestOutputHelper output)
         switch (kind)
         {
             case "portrait-without-face":
-                portrait = Path.Combine(dir, "wall.png");
-                using (var m = new Mat(300, 300, MatType.CV_8UC3, new Scalar(200, 190, 180))) Cv2.ImWrite(portrait, m);
+                portrait = CliRunner.NoFaceImage(dir);
                 break;
             case "portrait-is-video": portrait = driver; break;
             case "driver-is-image": driver = Portrait; break;

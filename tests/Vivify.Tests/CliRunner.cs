@@ -59,6 +59,15 @@ public static class CliRunner
         return clip;
     }
 
+    /// <summary>A plain painted wall (300x300 PNG): an image without a face.</summary>
+    public static string NoFaceImage(string dir)
+    {
+        var path = Path.Combine(dir, "wall.png");
+        using var m = new OpenCvSharp.Mat(300, 300, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(200, 190, 180));
+        OpenCvSharp.Cv2.ImWrite(path, m);
+        return path;
+    }
+
     /// <summary>A fresh empty folder for a test's outputs.</summary>
     public static string TempDir()
     {

@@ -1,4 +1,3 @@
-using OpenCvSharp;
 using Xunit.Abstractions;
 
 namespace Vivify.Tests;
@@ -26,8 +25,7 @@ public class ReactionsCommandTests(ITestOutputHelper output)
         switch (kind)
         {
             case "portrait-without-face":
-                portrait = Path.Combine(dir, "wall.png");
-                using (var m = new Mat(300, 300, MatType.CV_8UC3, new Scalar(200, 190, 180))) Cv2.ImWrite(portrait, m);
+                portrait = CliRunner.NoFaceImage(dir);
                 break;
             case "portrait-is-video": portrait = driver; break;
             case "driver-is-image": driver = TestData.Sample("cage.jpg"); break;
