@@ -7,7 +7,8 @@
 // not. Fixed points: a ring along the image border (and, without expansion, a ring around the
 // face). --no-head-motion removes the driver's head similarity from the facial offsets and keeps
 // expansion points still. Guarantees: Reference and Current(i) have the same length and order;
-// the 68 landmarks first, then expansion, then fixed; fixed points never move.
+// the 68 landmarks first, then expansion, then fixed; fixed points never move; a tracked point on
+// the face strays at most about twice StrayStartIod from where its landmark triangle puts it.
 using Vivify.Faces;
 using Vivify.Geometry;
 
@@ -47,6 +48,7 @@ public sealed class Correspondences
         IsFacial = [.. Enumerable.Repeat(true, portraitLandmarks.Length),
             .. Reference.Skip(portraitLandmarks.Length).Take(_expansion.Length).Select(q => InsidePolygon(hull, q)),
             .. Enumerable.Repeat(false, _fixed.Length)];
+        _anchor = Anchors(portraitLandmarks);
     }
 
     /// <summary>The head's motion in the driver from the neutral frame to frame i (a similarity on stable points).</summary>
@@ -62,10 +64,21 @@ public sealed class Correspondences
         for (int k = 0; k < _portrait.Length; k++)
             cur[k] = _portrait[k] + _align.ApplyLinear(undoHead.Apply(li[k]) - l0[k]);
         int o = _portrait.Length;
+        double iod = FaceLandmarks.InterOcularDistance(cur);
         for (int e = 0; e < _expansion.Length; e++)
         {
             var traj = _driver.Points[_expansion[e]];
             var moved = _headMotion ? Reference[o + e] + _align.ApplyLinear(traj[i] - traj[_neutral]) : Reference[o + e];
+            if (_anchor[e] is var (a, b, c, wa, wb, wc) && a >= 0)
+            {
+                // a point on the face follows its own flow while that agrees with the landmarks around it;
+                // where it strays (flow sliding on a cheek that turns away in depth) it is pulled back to
+                // where the landmarks put it, or the skin between them would fold over
+                var implied = wa * cur[a] + wb * cur[b] + wc * cur[c];
+                double stray = PointD.Distance(moved, implied) / iod;
+                double w = Math.Clamp((stray - StrayStartIod) / StrayStartIod, 0, 1);
+                moved = (1 - w) * moved + w * implied;
+            }
             cur[o + e] = new PointD(Math.Clamp(moved.X, 1, _width - 2), Math.Clamp(moved.Y, 1, _height - 2));
         }
         o += _expansion.Length;
@@ -74,6 +87,32 @@ public sealed class Correspondences
     }
 
     private static readonly int[] BrowIndices = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+    /// <summary>A face point straying this far (IODs) from where its landmark triangle puts it starts to be pulled back; twice this, fully.</summary>
+    private const double StrayStartIod = 0.08;
+    private readonly (int A, int B, int C, double Wa, double Wb, double Wc)[] _anchor;
+
+    /// <summary>Per expansion point inside the face: its landmark triangle and barycentric weights (A = -1 outside).</summary>
+    private (int, int, int, double, double, double)[] Anchors(PointD[] landmarks)
+    {
+        var tris = Warping.Triangulation.Delaunay(landmarks);
+        var r = new (int, int, int, double, double, double)[_expansion.Length];
+        for (int e = 0; e < _expansion.Length; e++)
+        {
+            r[e] = (-1, 0, 0, 0, 0, 0);
+            if (!IsFacial[landmarks.Length + e]) continue;
+            var q = Reference[landmarks.Length + e];
+            foreach (var (a, b, c) in tris)
+            {
+                double area = Warping.Triangulation.SignedArea2(landmarks[a], landmarks[b], landmarks[c]);
+                if (Math.Abs(area) < 1e-9) continue;
+                double la = Warping.Triangulation.SignedArea2(q, landmarks[b], landmarks[c]) / area;
+                double lb = Warping.Triangulation.SignedArea2(landmarks[a], q, landmarks[c]) / area;
+                double lc = 1 - la - lb;
+                if (la >= -1e-9 && lb >= -1e-9 && lc >= -1e-9) { r[e] = (a, b, c, la, lb, lc); break; }
+            }
+        }
+        return r;
+    }
 
     private int[] SelectExpansion(double iod, AnimationOptions opt)
     {
