@@ -102,14 +102,8 @@ public sealed class Correspondences
             if (!IsFacial[landmarks.Length + e]) continue;
             var q = Reference[landmarks.Length + e];
             foreach (var (a, b, c) in tris)
-            {
-                double area = Warping.Triangulation.SignedArea2(landmarks[a], landmarks[b], landmarks[c]);
-                if (Math.Abs(area) < 1e-9) continue;
-                double la = Warping.Triangulation.SignedArea2(q, landmarks[b], landmarks[c]) / area;
-                double lb = Warping.Triangulation.SignedArea2(landmarks[a], q, landmarks[c]) / area;
-                double lc = 1 - la - lb;
-                if (la >= -1e-9 && lb >= -1e-9 && lc >= -1e-9) { r[e] = (a, b, c, la, lb, lc); break; }
-            }
+                if (Warping.Triangulation.Barycentric(landmarks[a], landmarks[b], landmarks[c], q, out double la, out double lb, out double lc))
+                { r[e] = (a, b, c, la, lb, lc); break; }
         }
         return r;
     }

@@ -2,8 +2,8 @@
 // an analysed driver in, full-resolution animated frames out.
 // Requires: a BGR portrait with a face of at least MinFaceIod between the eyes; a DriverTrack.
 // Guarantees: Render(i) gives output frame i at the portrait's full resolution; frame by frame,
-// nothing but the portrait and the driver's points is held, so memory does not grow with the
-// driver's length. Faults the user can fix raise VivifyException naming the file.
+// nothing but the portrait, the driver's points and its neutral frame (small, in the details
+// stage's face space) is held, so memory does not grow with the driver's length. Faults the user can fix raise VivifyException naming the file.
 using OpenCvSharp;
 using Vivify.Details;
 using Vivify.Faces;

@@ -292,16 +292,12 @@ public sealed class DetailTransfer : IDisposable
         {
             var (ia, ib, ic) = _tris[t];
             PointD a = _canon[ia], b = _canon[ib], c = _canon[ic];
-            double area = Triangulation.SignedArea2(a, b, c);
-            if (Math.Abs(area) < 1e-9) continue;
             int x0 = Math.Max(0, (int)Math.Floor(Math.Min(a.X, Math.Min(b.X, c.X)))), x1 = Math.Min(_cw - 1, (int)Math.Ceiling(Math.Max(a.X, Math.Max(b.X, c.X))));
             int y0 = Math.Max(0, (int)Math.Floor(Math.Min(a.Y, Math.Min(b.Y, c.Y)))), y1 = Math.Min(_ch - 1, (int)Math.Ceiling(Math.Max(a.Y, Math.Max(b.Y, c.Y))));
             for (int y = y0; y <= y1; y++)
                 for (int x = x0; x <= x1; x++)
                 {
-                    var p = new PointD(x, y);
-                    double la = Triangulation.SignedArea2(p, b, c) / area, lb = Triangulation.SignedArea2(a, p, c) / area, lc = 1 - la - lb;
-                    if (la < -1e-9 || lb < -1e-9 || lc < -1e-9) continue;
+                    if (!Triangulation.Barycentric(a, b, c, new PointD(x, y), out double la, out double lb, out double lc)) continue;
                     int k = y * _cw + x;
                     triOf[k] = t; bary[3 * k] = (float)la; bary[3 * k + 1] = (float)lb; bary[3 * k + 2] = (float)lc;
                 }

@@ -24,6 +24,18 @@ internal static class Triangulation
     public static double SignedArea2(PointD a, PointD b, PointD c)
         => (b.X - a.X) * (c.Y - a.Y) - (b.Y - a.Y) * (c.X - a.X);
 
+    /// <summary>
+    /// Barycentric weights of p in triangle (a, b, c): true when p lies inside or on it (within
+    /// 1e-9), false for outside or a degenerate triangle.
+    /// </summary>
+    public static bool Barycentric(PointD a, PointD b, PointD c, PointD p, out double la, out double lb, out double lc)
+    {
+        double area = SignedArea2(a, b, c);
+        if (Math.Abs(area) < 1e-9) { la = lb = lc = double.NaN; return false; }
+        la = SignedArea2(p, b, c) / area; lb = SignedArea2(a, p, c) / area; lc = 1 - la - lb;
+        return la >= -1e-9 && lb >= -1e-9 && lc >= -1e-9;
+    }
+
     public static Triangle[] Delaunay(ReadOnlySpan<PointD> points) => Delaunay(points, [], out _);
 
     /// <summary>With `skip`, points flagged true take no part (they appear in no triangle).</summary>
