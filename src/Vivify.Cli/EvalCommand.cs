@@ -69,12 +69,14 @@ internal static class EvalCommand
         var m = result.Method; var s = result.StillCopy;
         Console.WriteLine($"self-reenactment: {video} from {opt.Start:0.##} s, {result.Frames} frames ({result.Duration:0.##} s), {result.ExpansionPoints} expansion points; means over frames 1..{result.Frames - 1}");
         Console.WriteLine($"{"",-12} {"PSNR frame",10} {"PSNR face",10} {"SSIM frame",10} {"SSIM face",10} {"AKD px",8} {"AKD/IOD",8}");
-        Console.WriteLine($"{"vivify",-12} {m.PsnrFrame,10:0.00} {m.PsnrFace,10:0.00} {m.SsimFrame,10:0.000} {m.SsimFace,10:0.000} {m.AkdPx,8:0.000} {m.AkdIod,8:0.0000}");
+        static void Row(string name, ScoreSummary r, string note = "") =>
+            Console.WriteLine($"{name,-12} {r.PsnrFrame,10:0.00} {r.PsnrFace,10:0.00} {r.SsimFrame,10:0.000} {r.SsimFace,10:0.000} {r.AkdPx,8:0.000} {r.AkdIod,8:0.0000}{note}");
+        Row("vivify", m);
         if (result.Expressive is { } x)
-            Console.WriteLine($"{"expressive",-12} {x.PsnrFrame,10:0.00} {x.PsnrFace,10:0.00} {x.SsimFrame,10:0.000} {x.SsimFace,10:0.000} {x.AkdPx,8:0.000} {x.AkdIod,8:0.0000}   ({result.ExpressiveFrames.Count} frames whose brow raise or mouth width differs from the portrait's by {SelfReenactmentResult.ExpressiveThreshold} IOD or more)");
+            Row("expressive", x, $"   ({result.ExpressiveFrames.Count} frames whose brow raise or mouth width differs from the portrait's by {SelfReenactmentResult.ExpressiveThreshold} IOD or more)");
         if (result.OpenMouth is { } om)
-            Console.WriteLine($"{"open mouth",-12} {om.PsnrFrame,10:0.00} {om.PsnrFace,10:0.00} {om.SsimFrame,10:0.000} {om.SsimFace,10:0.000} {om.AkdPx,8:0.000} {om.AkdIod,8:0.0000}   ({result.OpenMouthFrames.Count} frames whose inner lips part {SelfReenactmentResult.OpenMouthThreshold} IOD or more beyond the portrait's)");
-        Console.WriteLine($"{"still copy",-12} {s.PsnrFrame,10:0.00} {s.PsnrFace,10:0.00} {s.SsimFrame,10:0.000} {s.SsimFace,10:0.000} {s.AkdPx,8:0.000} {s.AkdIod,8:0.0000}");
+            Row("open mouth", om, $"   ({result.OpenMouthFrames.Count} frames whose inner lips part {SelfReenactmentResult.OpenMouthThreshold} IOD or more beyond the portrait's)");
+        Row("still copy", s);
         if (jsonPath is not null)
         {
             using var output = new AtomicOutput(jsonPath);

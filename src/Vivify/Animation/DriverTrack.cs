@@ -36,9 +36,10 @@ public sealed class DriverTrack
     public Mat ReadFrame(int i)
     {
         using var reader = new VideoReader(Path);
+        int first = reader.FrameIndexAt(Start);
         foreach (var vf in reader.Frames(Start, Duration))
         {
-            if (vf.Index - (int)Math.Round(Start * reader.Fps) == i) return vf.Image;
+            if (vf.Index - first == i) return vf.Image;
             vf.Dispose();
         }
         throw new VivifyException(Path, $"frame {i} of the analysed part could not be decoded again");

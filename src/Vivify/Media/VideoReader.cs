@@ -34,10 +34,13 @@ public sealed class VideoReader : IDisposable
         if (Width <= 0 || Height <= 0) { _cap.Dispose(); throw new VivifyException(path, "not an image or a video that can be read (no picture found in it)"); }
     }
 
+    /// <summary>The index of the frame shown at <paramref name="seconds"/> (the first frame Frames(seconds) yields).</summary>
+    public int FrameIndexAt(double seconds) => (int)Math.Round(seconds * Fps);
+
     /// <summary>Frames from <paramref name="start"/> seconds for <paramref name="duration"/> seconds (all when null).</summary>
     public IEnumerable<VideoFrame> Frames(double start = 0, double? duration = null)
     {
-        int first = (int)Math.Round(start * Fps);
+        int first = FrameIndexAt(start);
         int end = duration is { } d ? first + (int)Math.Round(d * Fps) : int.MaxValue;
         // Frames before the start are decoded and dropped: exact on every container, unlike
         // seeking, and cheap (under a millisecond a frame at driver sizes).

@@ -24,12 +24,16 @@ public sealed class MouthTransfer
 
     private readonly double _portraitGap;       // the portrait's own inner-lip gap, in IODs
     private readonly Scalar _portraitLipColour;
+    private readonly (double L, double A, double B) _portraitLipLab;
     private Scalar? _gain;
     private double _alpha;
 
     /// <summary>Gap (in IODs) beyond the portrait's own at which the interior starts to show, and is fully shown.</summary>
     public double OpenStart { get; init; } = 0.03;
-    public double OpenFull { get; init; } = 0.07;
+    public double OpenFull { get; init; } = FullyOpenGap;
+    /// <summary>The default OpenFull: a gap (IODs) beyond the portrait's own at which the interior is fully shown;
+    /// the evaluations count such frames as open-mouthed.</summary>
+    public const double FullyOpenGap = 0.07;
     /// <summary>Feather of the blend mask (Gaussian sigma) as a share of the mouth's width.</summary>
     public double Feather { get; init; } = 0.025;
     /// <summary>The blend mask: the output's inner-lip polygon grown by this factor about its centre.</summary>
@@ -39,6 +43,7 @@ public sealed class MouthTransfer
     {
         _portraitGap = Gap(portraitLandmarks);
         _portraitLipColour = LipColour(portrait, portraitLandmarks);
+        _portraitLipLab = Lab(_portraitLipColour);
     }
 
     /// <summary>Inner-lip gap over the inter-ocular distance (mean of the three facing pairs).</summary>
@@ -123,7 +128,7 @@ public sealed class MouthTransfer
     /// </summary>
     private void MatchLipHue(Mat bgr255, Scalar driverLips)
     {
-        var (_, da, db) = Lab(driverLips); var (_, pa, pb) = Lab(_portraitLipColour);
+        var (_, da, db) = Lab(driverLips); var (_, pa, pb) = _portraitLipLab;
         double sa = pa - da, sb = pb - db;
         if (Math.Abs(sa) < 1 && Math.Abs(sb) < 1) return;
         using var unit = new Mat();
