@@ -79,6 +79,27 @@ public sealed class DriverTrack
         Point2f[] pts = [];
         PointD[]? fused = null;
         List<int> live = [];
+        // The points' flow from frame i-1 to i runs on a worker while this thread fuses the landmarks
+        // and the tracker decodes and reads frame i+1; it is joined before frame i+1's flow starts.
+        Task<(Point2f[] Next, bool[] Ok)>? pending = null;
+        Mat? pendingFrom = null;
+        void JoinPoints()
+        {
+            if (pending is null) return;
+            var (next, ok) = pending.GetAwaiter().GetResult();
+            pending = null;
+            pendingFrom?.Dispose(); pendingFrom = null;
+            var stillLive = new List<int>(live.Count);
+            for (int j = 0; j < live.Count; j++)
+            {
+                int k = live[j];
+                if (!ok[j]) { alive[k] = false; continue; }
+                pts[k] = next[j];
+                traj[k].Add(new PointD(next[j].X, next[j].Y));
+                stillLive.Add(k);
+            }
+            live = stillLive;
+        }
         try
         {
             foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration)))
@@ -88,46 +109,44 @@ public sealed class DriverTrack
                     status.Add(f.Status);
                     var gray = new Mat();
                     Cv2.CvtColor(f.Image, gray, ColorConversionCodes.BGR2GRAY);
+                    JoinPoints();
                     var raw = f.RawLandmarks ?? f.Landmarks;
+                    if (opt.TrackPoints && prevGray is not null && live.Count > 0)
+                    {
+                        // only points still alive are tracked: a lost point is dropped for good
+                        var cur = live.Select(k => pts[k]).ToArray();
+                        Mat from = prevGray, to = gray;
+                        pending = Task.Run(() => (TrackForwardBackward(from, to, cur, opt.ForwardBackwardMaxPx, out var ok), ok));
+                    }
                     if (opt.FlowFusion && raw is not null && fused is not null && prevGray is not null && f.Status != TrackStatus.Detected)
                         fused = FuseWithFlow(prevGray, gray, fused, raw, opt);
                     else fused = raw;
                     landmarks.Add(opt.FlowFusion ? (fused ?? []) : (f.Landmarks ?? []));
-                    if (opt.TrackPoints)
+                    if (opt.TrackPoints && prevGray is null)
                     {
-                        if (prevGray is null)
-                        {
-                            // Points are chosen on the first frame with a face (usually frame 0).
-                            if (f.Landmarks is not null) { pts = SelectPoints(gray, f.Landmarks, opt); live = [.. Enumerable.Range(0, pts.Length)]; }
-                            foreach (var p in pts) { traj.Add([new PointD(p.X, p.Y)]); alive.Add(true); }
-                            if (f.Landmarks is null) { gray.Dispose(); continue; }
-                        }
-                        else if (live.Count > 0)
-                        {
-                            // only points still alive are tracked: a lost point is dropped for good
-                            var cur = live.Select(k => pts[k]).ToArray();
-                            var next = TrackForwardBackward(prevGray, gray, cur, opt.ForwardBackwardMaxPx, out var ok);
-                            var stillLive = new List<int>(live.Count);
-                            for (int j = 0; j < live.Count; j++)
-                            {
-                                int k = live[j];
-                                if (!ok[j]) { alive[k] = false; continue; }
-                                pts[k] = next[j];
-                                traj[k].Add(new PointD(next[j].X, next[j].Y));
-                                stillLive.Add(k);
-                            }
-                            live = stillLive;
-                        }
-                        prevGray?.Dispose();
+                        // Points are chosen on the first frame with a face (usually frame 0).
+                        if (f.Landmarks is not null) { pts = SelectPoints(gray, f.Landmarks, opt); live = [.. Enumerable.Range(0, pts.Length)]; }
+                        foreach (var p in pts) { traj.Add([new PointD(p.X, p.Y)]); alive.Add(true); }
+                        if (f.Landmarks is null) { gray.Dispose(); progress?.Invoke(landmarks.Count); continue; }
+                    }
+                    if (opt.TrackPoints || opt.FlowFusion)
+                    {
+                        // the previous frame is disposed once the points' flow that reads it has been joined
+                        if (pending is not null) pendingFrom = prevGray; else prevGray?.Dispose();
                         prevGray = gray;
                     }
-                    else if (opt.FlowFusion) { prevGray?.Dispose(); prevGray = gray; }
                     else gray.Dispose();
                     progress?.Invoke(landmarks.Count);
                 }
             }
+            JoinPoints();
         }
-        finally { prevGray?.Dispose(); }
+        finally
+        {
+            try { pending?.Wait(); } catch (AggregateException) { }
+            pendingFrom?.Dispose();
+            prevGray?.Dispose();
+        }
         if (tracker.DetectedFrames + tracker.TrackedFrames == 0)
             throw new VivifyException(path, landmarks.Count == 0 ? "no frames in the chosen part of the video" : $"no face found in any of its {landmarks.Count} frames");
         // frames before the first face got no landmarks: hold the first face
