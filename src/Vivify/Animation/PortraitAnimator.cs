@@ -3,7 +3,8 @@
 // Requires: a BGR portrait with a face of at least MinFaceIod between the eyes; a DriverTrack.
 // Guarantees: Render(i) gives output frame i at the portrait's full resolution; frame by frame,
 // nothing but the portrait, the driver's points and its neutral frame (small, in the details
-// stage's face space) is held, so memory does not grow with the driver's length. Faults the user can fix raise VivifyException naming the file.
+// stage's face space) is held, plus two output frames in flight in RenderAll, so memory does not
+// grow with the driver's length. Faults the user can fix raise VivifyException naming the file.
 using OpenCvSharp;
 using Vivify.Details;
 using Vivify.Faces;
@@ -88,23 +89,62 @@ public sealed class PortraitAnimator : IDisposable
 
     /// <summary>
     /// Renders every frame in order, decoding the driver's part again alongside (streaming) for the
-    /// hidden-region stages. Each step yields the output, a buffer the next step reuses (copy it to
-    /// keep it), and the driver's frame, disposed after the step.
+    /// hidden-region stages. Each step yields the output, a buffer a later step reuses (copy it to
+    /// keep it), and the driver's frame, disposed after the step. Two frames are in flight: while
+    /// the caller's step and the order-dependent stages (details, mouth) run on this thread, a
+    /// worker decodes the next driver frame, builds its warp map and resamples the portrait; the
+    /// result is the same as calling Render frame by frame. A fault in the worker is rethrown here;
+    /// leaving the loop early stops the worker.
     /// </summary>
     public IEnumerable<(int Index, Mat Output, Mat Driver)> RenderAll()
     {
-        using var reader = new VideoReader(Driver.Path);
-        using var output = new Mat();
-        int i = 0;
-        foreach (var vf in reader.Frames(Driver.Start, Driver.Duration))
+        const int slots = 2;
+        using var free = new System.Collections.Concurrent.BlockingCollection<Mat>(slots);
+        using var ready = new System.Collections.Concurrent.BlockingCollection<(int Index, Mat Output, Mat Driver, PointD[] Face)>(slots);
+        using var stop = new CancellationTokenSource();
+        var buffers = Enumerable.Range(0, slots).Select(_ => new Mat()).ToArray();
+        foreach (var b in buffers) free.Add(b);
+        var worker = Task.Run(() =>
         {
-            using (vf)
+            try
             {
-                if (i >= FrameCount) yield break;
-                Render(i, output, vf.Image);
-                yield return (i, output, vf.Image);
-                i++;
+                using var reader = new VideoReader(Driver.Path);
+                int i = 0;
+                foreach (var vf in reader.Frames(Driver.Start, Driver.Duration))
+                {
+                    if (i >= FrameCount) { vf.Dispose(); break; }
+                    Mat output;
+                    try { output = free.Take(stop.Token); }
+                    catch { vf.Dispose(); throw; }
+                    var current = Points.Current(i);
+                    _warp.Warp(current, _portrait, output);
+                    try { ready.Add((i, output, vf.Image, current[..FaceLandmarks.Count]), stop.Token); }
+                    catch { vf.Dispose(); throw; }
+                    i++;
+                }
             }
+            finally { ready.CompleteAdding(); }
+        });
+        try
+        {
+            foreach (var (i, output, driverFrame, face) in ready.GetConsumingEnumerable())
+            {
+                using (driverFrame)
+                {
+                    _details?.Apply(output, face, driverFrame, Driver.Landmarks[i]);
+                    _mouth?.Apply(output, face, driverFrame, Driver.Landmarks[i]);
+                    yield return (i, output, driverFrame);
+                }
+                free.Add(output);
+            }
+            worker.GetAwaiter().GetResult();   // a decode or warp fault surfaces here
+        }
+        finally
+        {
+            stop.Cancel();
+            try { worker.Wait(); } catch (AggregateException) { }
+            while (ready.TryTake(out var left)) left.Driver.Dispose();
+            foreach (var b in buffers) b.Dispose();
         }
     }
 
