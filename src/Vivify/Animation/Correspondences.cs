@@ -4,11 +4,14 @@
 // the driver's tracked points, placed in the portrait through S and moved by A times their own
 // motion; those outside the portrait, very close to a landmark or crowded are dropped; those
 // inside the portrait's landmark hull count as facial (trusted: flow on skin texture), the rest
-// not. Fixed points: a ring along the image border (and, without expansion, a ring around the
-// face). --no-head-motion removes the driver's head similarity from the facial offsets and keeps
-// expansion points still. Guarantees: Reference and Current(i) have the same length and order;
-// the 68 landmarks first, then expansion, then fixed; fixed points never move; a tracked point on
-// the face strays at most about twice StrayStartIod from where its landmark triangle puts it.
+// not. Brow band (with expansion): a facial point below each brow landmark, on the brow's lower
+// edge, moving with it. Fixed points: a ring along the image border (and, without expansion, a
+// ring around the face). --no-head-motion removes the driver's head similarity from the facial
+// offsets and keeps expansion points still. Guarantees: Reference and Current(i) have the same
+// length and order; the 68 landmarks first, then expansion, then the brow band, then fixed; fixed
+// points never move; a tracked point on the face strays at most about twice StrayStartIod from
+// where its landmark triangle puts it; without expansion the points are the plain baseline's
+// (68 landmarks, face ring, border).
 using Vivify.Faces;
 using Vivify.Geometry;
 
@@ -25,6 +28,7 @@ public sealed class Correspondences
     private readonly Similarity _align;
     private readonly bool _headMotion;
     private readonly int[] _expansion;          // indices into driver.Points kept
+    private readonly PointD[] _band;            // below each brow landmark, moving with it (BrowIndices order)
     private readonly PointD[] _fixed;
     private readonly int _width, _height;
 
@@ -40,13 +44,15 @@ public sealed class Correspondences
         _width = width; _height = height;
         _align = Similarity.Fit(driver.Landmarks[neutralFrame], portraitLandmarks, StableIndices);
         double iod = FaceLandmarks.InterOcularDistance(portraitLandmarks);
+        _band = opt.Expansion && opt.BrowBandFraction > 0 ? BrowBand(portraitLandmarks, opt.BrowBandFraction) : [];
         _expansion = opt.Expansion ? SelectExpansion(iod, opt) : [];
         _fixed = [.. BorderRing(width, height), .. opt.Expansion ? [] : FaceRing(portraitLandmarks, width, height)];
-        Reference = [.. portraitLandmarks, .. _expansion.Select(k => _align.Apply(driver.Points[k][neutralFrame])), .. _fixed];
+        Reference = [.. portraitLandmarks, .. _expansion.Select(k => _align.Apply(driver.Points[k][neutralFrame])), .. _band, .. _fixed];
         // Tracked points on the face itself are as trustworthy as landmarks (flow on skin texture).
         var hull = ConvexHull(portraitLandmarks);
         IsFacial = [.. Enumerable.Repeat(true, portraitLandmarks.Length),
             .. Reference.Skip(portraitLandmarks.Length).Take(_expansion.Length).Select(q => InsidePolygon(hull, q)),
+            .. Enumerable.Repeat(true, _band.Length),
             .. Enumerable.Repeat(false, _fixed.Length)];
         _anchor = Anchors(portraitLandmarks);
     }
@@ -82,11 +88,23 @@ public sealed class Correspondences
             cur[o + e] = new PointD(Math.Clamp(moved.X, 1, _width - 2), Math.Clamp(moved.Y, 1, _height - 2));
         }
         o += _expansion.Length;
+        for (int b = 0; b < _band.Length; b++) cur[o + b] = _band[b] + (cur[BrowIndices[b]] - _portrait[BrowIndices[b]]);
+        o += _band.Length;
         for (int f = 0; f < _fixed.Length; f++) cur[o + f] = _fixed[f];
         return cur;
     }
 
     private static readonly int[] BrowIndices = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+    /// <summary>The eye landmark under each brow landmark (BrowIndices order).</summary>
+    private static readonly int[] EyeUnderBrow = [36, 36, 37, 38, 39, 42, 43, 44, 45, 45];
+
+    /// <summary>
+    /// The brows' lower edge: the brow landmarks trace a brow's upper edge, so a point a fraction of the
+    /// way down to the eye under it, moving with the brow, carries the brow as a band instead of
+    /// stretching it (the skin that stretches is the lid's, below it).
+    /// </summary>
+    private static PointD[] BrowBand(PointD[] lm, double fraction) =>
+        [.. BrowIndices.Select((b, k) => lm[b] + fraction * (lm[EyeUnderBrow[k]] - lm[b]))];
     /// <summary>A face point straying this far (IODs) from where its landmark triangle puts it starts to be pulled back; twice this, fully.</summary>
     private const double StrayStartIod = 0.08;
     private readonly (int A, int B, int C, double Wa, double Wb, double Wc)[] _anchor;
@@ -120,6 +138,7 @@ public sealed class Correspondences
             if (q.X < margin || q.Y < margin || q.X > _width - 1 - margin || q.Y > _height - 1 - margin) continue;
             if (!opt.ExpansionInsideFace && InsidePolygon(hull, q)) continue;
             if (_portrait.Min(p => PointD.Distance(p, q)) < opt.ExpansionMinDistanceIod * iod) continue;
+            if (_band.Any(p => PointD.Distance(p, q) < opt.ExpansionMinDistanceIod * iod)) continue;
             if (BrowIndices.Any(b => PointD.Distance(_portrait[b], q) < opt.ExpansionBrowClearanceIod * iod)) continue;
             if (keptPos.Any(p => PointD.Distance(p, q) < opt.ExpansionSpacingIod * iod)) continue;
             kept.Add(k); keptPos.Add(q);
