@@ -42,4 +42,25 @@ public class GeometryTests
         Assert.Equal(1, NeutralFrame.Choose(driver, portrait));
         Assert.True(NeutralFrame.Distance(portrait, portrait.Select(turn.Apply).ToArray()) < 1e-9);
     }
+
+    [Fact]
+    public void NeutralFrameIsNotABlinkOrALookDown()
+    {
+        // franck.mp4 0-12 s: the frame whose shape is closest to audrey's is one where he looks down
+        // with his eyes nearly shut; taken as the reference it opened her eyes into a stare on every
+        // other frame. The chooser passes over frames whose eyes are much less open than usual.
+        var driver = DriverTrack.Analyse(TestData.Sample("franck.mp4"), new FaceDetector(), new DriverTrack.Options { Duration = 12, TrackPoints = false });
+        var faces = Enumerable.Range(0, driver.FrameCount).Where(i => driver.Status[i] != TrackStatus.Bridged).ToList();
+        var open = faces.Select(i => NeutralFrame.EyeOpenness(driver.Landmarks[i])).Order().ToList();
+        double median = open[open.Count / 2];
+        int shapeOnly = faces.MinBy(i => NeutralFrame.Distance(Audrey, driver.Landmarks[i]));
+        int chosen = NeutralFrame.Choose(driver, Audrey);
+        Assert.True(NeutralFrame.EyeOpenness(driver.Landmarks[shapeOnly]) < 0.6 * median, "the clip should hold the closed-eyed trap");
+        Assert.True(NeutralFrame.EyeOpenness(driver.Landmarks[chosen]) >= NeutralFrame.MinEyeOpenness * median,
+            $"frame {chosen} has eyes {NeutralFrame.EyeOpenness(driver.Landmarks[chosen]):0.000} open, the clip's median is {median:0.000}");
+        // a portrait with closed eyes may still get a closed-eyed reference
+        var shut = Audrey.Select((p, k) => k is 37 or 38 ? Audrey[k == 37 ? 41 : 40] : k is 43 or 44 ? Audrey[k == 43 ? 47 : 46] : p).ToArray();
+        Assert.True(NeutralFrame.EyeOpenness(shut) < 0.01);
+        Assert.True(NeutralFrame.EyeOpenness(driver.Landmarks[NeutralFrame.Choose(driver, shut)]) < NeutralFrame.MinEyeOpenness * median);
+    }
 }

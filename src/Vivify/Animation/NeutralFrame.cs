@@ -1,8 +1,12 @@
 // NeutralFrame: picks the driver's reference frame V_0 automatically (TECHNIQUE.md stage 1): the
 // frame whose landmarks, aligned to the portrait's by a similarity, lie closest to them, i.e.
-// the driver frame most like the portrait's own (roughly neutral) expression and pose.
+// the driver frame most like the portrait's own (roughly neutral) expression and pose. Frames
+// whose eyes are much less open than the driver's usual (a blink, a look down) are passed over
+// unless the portrait's own eyes are closed: the eyes weigh little in the shape distance, and a
+// closed-eyed reference would open the portrait's eyes into a stare on every other frame.
 // Guarantees: a frame with a detected or tracked face when there is one (bridged frames are
-// guesses); ties go to the earliest frame.
+// guesses); with open portrait eyes, a frame whose eyes are at least MinEyeOpenness of the clip's
+// median openness; ties go to the earliest frame.
 using Vivify.Faces;
 using Vivify.Geometry;
 
@@ -19,12 +23,30 @@ public static class NeutralFrame
         return sum / portrait.Length / FaceLandmarks.InterOcularDistance(portrait);
     }
 
+    /// <summary>A candidate's eye openness, as a share of the clip's median (when the portrait's eyes are open).</summary>
+    public const double MinEyeOpenness = 0.85;
+    /// <summary>Portrait eyes less open than this share of the driver's median openness count as closed.</summary>
+    public const double ClosedEyes = 0.5;
+
+    /// <summary>Eye openness: the mean lid-to-lid distance of both eyes over the inter-ocular distance.</summary>
+    public static double EyeOpenness(PointD[] l) =>
+        (PointD.Distance(l[37], l[41]) + PointD.Distance(l[38], l[40]) + PointD.Distance(l[43], l[47]) + PointD.Distance(l[44], l[46]))
+        / (4 * FaceLandmarks.InterOcularDistance(l));
+
     public static int Choose(DriverTrack driver, PointD[] portrait)
     {
-        int best = 0; double bestD = double.MaxValue;
-        for (int i = 0; i < driver.FrameCount; i++)
+        var faces = Enumerable.Range(0, driver.FrameCount).Where(i => driver.Status[i] is not (TrackStatus.Bridged or TrackStatus.Missing)).ToList();
+        double minOpen = 0;
+        if (faces.Count > 0)
         {
-            if (driver.Status[i] is TrackStatus.Bridged or TrackStatus.Missing) continue;
+            var open = faces.Select(i => EyeOpenness(driver.Landmarks[i])).Order().ToList();
+            double median = open[open.Count / 2];
+            if (EyeOpenness(portrait) >= ClosedEyes * median) minOpen = MinEyeOpenness * median;
+        }
+        int best = 0; double bestD = double.MaxValue;
+        foreach (int i in faces)
+        {
+            if (EyeOpenness(driver.Landmarks[i]) < minOpen) continue;
             double d = Distance(portrait, driver.Landmarks[i]);
             if (d < bestD - 1e-12) { bestD = d; best = i; }
         }
