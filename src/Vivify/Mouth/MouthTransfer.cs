@@ -4,7 +4,9 @@
 // affinely (a fan of triangles around its centre) onto the animated portrait's inner-lip polygon;
 // its brightness is matched to the portrait by a gain measured on the lips around it
 // (portrait's lips in the first frame, the driver's lips in this frame), smoothed over time, and
-// its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue (teeth keep theirs); it
+// its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue (teeth keep theirs), and
+// its colourfulness is brought down to the portrait's (skin around the mouth; a black-and-white
+// portrait gets a grey interior); it
 // is blended in with a feathered mask over the portrait's inner lips (grown by MaskGrow, so the
 // lips' inner edge is the driver's, as the interior's own shading needs), weighted by how far the
 // mouth has opened beyond the portrait's own opening (with hysteresis and fading).
@@ -25,6 +27,8 @@ public sealed class MouthTransfer
     private readonly double _portraitGap;       // the portrait's own inner-lip gap, in IODs
     private readonly Scalar _portraitLipColour;
     private readonly (double L, double A, double B) _portraitLipLab;
+    private readonly (double L, double A, double B) _portraitSkinLab;
+    private double? _chromaScale;
     private Scalar? _gain;
     private double _alpha;
 
@@ -44,6 +48,7 @@ public sealed class MouthTransfer
         _portraitGap = Gap(portraitLandmarks);
         _portraitLipColour = LipColour(portrait, portraitLandmarks);
         _portraitLipLab = Lab(_portraitLipColour);
+        _portraitSkinLab = Lab(SkinColour(portrait, portraitLandmarks));
     }
 
     /// <summary>Inner-lip gap over the inter-ocular distance (mean of the three facing pairs).</summary>
@@ -98,7 +103,13 @@ public sealed class MouthTransfer
         using var warpedF = new Mat();
         warped.ConvertTo(warpedF, MatType.CV_32FC3);
         using var gained = warpedF.Mul(new Mat(roi.Size, MatType.CV_32FC3, _gain.Value)).ToMat();
-        MatchLipHue(gained, drvLips);
+        // colourfulness: the skin around the mouth, portrait's against driver's (a black-and-white or
+        // faded photograph gets an interior as grey or as faded as its own skin), smoothed over time
+        var (_, dsa, dsb) = Lab(SkinColour(driver, driverLandmarks));
+        double colourful = Math.Clamp(Math.Sqrt(_portraitSkinLab.A * _portraitSkinLab.A + _portraitSkinLab.B * _portraitSkinLab.B)
+                              / Math.Max(1e-6, Math.Sqrt(dsa * dsa + dsb * dsb)), 0, 1);
+        _chromaScale = _chromaScale is { } oldK ? oldK + 0.2 * (colourful - oldK) : colourful;
+        MatchColour(gained, drvLips, _chromaScale.Value);
 
         // feathered mask inside the portrait's inner lips
         using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
@@ -124,24 +135,33 @@ public sealed class MouthTransfer
     /// Pixels of the transferred interior coloured like the driver's lips (its lip edge, the
     /// tongue) take the portrait's lip hue: their Lab chroma moves by the difference of the two
     /// lips' chroma, weighted by how close to the driver's lip chroma they are; teeth and the dark
-    /// of the mouth (far from it) keep theirs. Lightness is untouched.
+    /// of the mouth (far from it) keep theirs. Then all chroma is scaled by <paramref name="chromaScale"/>
+    /// (the portrait's skin colourfulness over the driver's, at most 1) towards the portrait's skin
+    /// tint, so a black-and-white portrait gets a grey interior and a sepia one a sepia interior.
+    /// Lightness is untouched.
     /// </summary>
-    private void MatchLipHue(Mat bgr255, Scalar driverLips)
+    private void MatchColour(Mat bgr255, Scalar driverLips, double chromaScale)
     {
         var (_, da, db) = Lab(driverLips); var (_, pa, pb) = _portraitLipLab;
         double sa = pa - da, sb = pb - db;
-        if (Math.Abs(sa) < 1 && Math.Abs(sb) < 1) return;
+        bool shift = Math.Abs(sa) >= 1 || Math.Abs(sb) >= 1, scale = chromaScale < 0.999;
+        if (!shift && !scale) return;
         using var unit = new Mat();
         bgr255.ConvertTo(unit, MatType.CV_32FC3, 1.0 / 255);
         using var lab = new Mat();
         Cv2.CvtColor(unit, lab, ColorConversionCodes.BGR2Lab);
         var px = lab.AsSpan<float>();       // continuous: L a b per pixel
         const float sigma2 = 2 * 10f * 10f;
-        for (int k = 0; k + 2 < px.Length; k += 3)
+        float k = (float)chromaScale, ta = (float)((1 - chromaScale) * _portraitSkinLab.A), tb = (float)((1 - chromaScale) * _portraitSkinLab.B);
+        for (int i = 0; i + 2 < px.Length; i += 3)
         {
-            float ea = px[k + 1] - (float)da, eb = px[k + 2] - (float)db;
-            float w = MathF.Exp(-(ea * ea + eb * eb) / sigma2);
-            px[k + 1] += w * (float)sa; px[k + 2] += w * (float)sb;
+            if (shift)
+            {
+                float ea = px[i + 1] - (float)da, eb = px[i + 2] - (float)db;
+                float w = MathF.Exp(-(ea * ea + eb * eb) / sigma2);
+                px[i + 1] += w * (float)sa; px[i + 2] += w * (float)sb;
+            }
+            if (scale) { px[i + 1] = k * px[i + 1] + ta; px[i + 2] = k * px[i + 2] + tb; }
         }
         Cv2.CvtColor(lab, unit, ColorConversionCodes.Lab2BGR);
         unit.ConvertTo(bgr255, MatType.CV_32FC3, 255);
@@ -168,6 +188,20 @@ public sealed class MouthTransfer
         using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
         Cv2.FillPoly(mask, [outer.Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(255));
         Cv2.FillPoly(mask, [Inner.Select(i => new Point((int)(l[i].X - roi.X), (int)(l[i].Y - roi.Y))).ToArray()], Scalar.All(0));
+        using var sub = new Mat(img, roi);
+        return Cv2.CountNonZero(mask) > 0 ? Cv2.Mean(sub, mask) : Cv2.Mean(sub);
+    }
+
+    /// <summary>Mean colour of the skin around the mouth: a ring from 1.15 to 1.5 times the outer lips' size about their centre.</summary>
+    private static Scalar SkinColour(Mat img, PointD[] l)
+    {
+        var outer = OuterLips.Select(i => l[i]).ToArray();
+        var far = Grow(outer, 1.5);
+        var roi = Bounds(far, img.Width, img.Height, pad: 1);
+        if (roi.Width < 2 || roi.Height < 2) return Scalar.All(128);
+        using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
+        Cv2.FillPoly(mask, [far.Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(255));
+        Cv2.FillPoly(mask, [Grow(outer, 1.15).Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(0));
         using var sub = new Mat(img, roi);
         return Cv2.CountNonZero(mask) > 0 ? Cv2.Mean(sub, mask) : Cv2.Mean(sub);
     }
