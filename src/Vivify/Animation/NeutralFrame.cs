@@ -36,17 +36,18 @@ public static class NeutralFrame
     public static int Choose(DriverTrack driver, PointD[] portrait)
     {
         var faces = Enumerable.Range(0, driver.FrameCount).Where(i => driver.Status[i] is not (TrackStatus.Bridged or TrackStatus.Missing)).ToList();
+        var openness = faces.Select(i => EyeOpenness(driver.Landmarks[i])).ToArray();
         double minOpen = 0;
         if (faces.Count > 0)
         {
-            var open = faces.Select(i => EyeOpenness(driver.Landmarks[i])).Order().ToList();
-            double median = open[open.Count / 2];
+            double median = openness.Order().ElementAt(openness.Length / 2);
             if (EyeOpenness(portrait) >= ClosedEyes * median) minOpen = MinEyeOpenness * median;
         }
         int best = 0; double bestD = double.MaxValue;
-        foreach (int i in faces)
+        for (int f = 0; f < faces.Count; f++)
         {
-            if (EyeOpenness(driver.Landmarks[i]) < minOpen) continue;
+            int i = faces[f];
+            if (openness[f] < minOpen) continue;
             double d = Distance(portrait, driver.Landmarks[i]);
             if (d < bestD - 1e-12) { bestD = d; best = i; }
         }

@@ -180,28 +180,24 @@ public sealed class MouthTransfer
     private static double Luma(Scalar bgr) => 0.114 * bgr.Val0 + 0.587 * bgr.Val1 + 0.299 * bgr.Val2;
 
     /// <summary>Mean colour of the lips: between the outer and inner lip contours.</summary>
-    private static Scalar LipColour(Mat img, PointD[] l)
-    {
-        var outer = OuterLips.Select(i => l[i]).ToArray();
-        var roi = Bounds(outer, img.Width, img.Height, pad: 1);
-        if (roi.Width < 2 || roi.Height < 2) return Scalar.All(128);
-        using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
-        Cv2.FillPoly(mask, [outer.Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(255));
-        Cv2.FillPoly(mask, [Inner.Select(i => new Point((int)(l[i].X - roi.X), (int)(l[i].Y - roi.Y))).ToArray()], Scalar.All(0));
-        using var sub = new Mat(img, roi);
-        return Cv2.CountNonZero(mask) > 0 ? Cv2.Mean(sub, mask) : Cv2.Mean(sub);
-    }
+    private static Scalar LipColour(Mat img, PointD[] l) =>
+        MeanBetween(img, [.. OuterLips.Select(i => l[i])], [.. Inner.Select(i => l[i])]);
 
     /// <summary>Mean colour of the skin around the mouth: a ring from 1.15 to 1.5 times the outer lips' size about their centre.</summary>
     private static Scalar SkinColour(Mat img, PointD[] l)
     {
         var outer = OuterLips.Select(i => l[i]).ToArray();
-        var far = Grow(outer, 1.5);
-        var roi = Bounds(far, img.Width, img.Height, pad: 1);
+        return MeanBetween(img, Grow(outer, 1.5), Grow(outer, 1.15));
+    }
+
+    /// <summary>Mean colour inside polygon <paramref name="outer"/> and outside <paramref name="hole"/> (all of the outer polygon's box if that is empty).</summary>
+    private static Scalar MeanBetween(Mat img, PointD[] outer, PointD[] hole)
+    {
+        var roi = Bounds(outer, img.Width, img.Height, pad: 1);
         if (roi.Width < 2 || roi.Height < 2) return Scalar.All(128);
         using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
-        Cv2.FillPoly(mask, [far.Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(255));
-        Cv2.FillPoly(mask, [Grow(outer, 1.15).Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(0));
+        Cv2.FillPoly(mask, [outer.Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(255));
+        Cv2.FillPoly(mask, [hole.Select(p => new Point((int)(p.X - roi.X), (int)(p.Y - roi.Y))).ToArray()], Scalar.All(0));
         using var sub = new Mat(img, roi);
         return Cv2.CountNonZero(mask) > 0 ? Cv2.Mean(sub, mask) : Cv2.Mean(sub);
     }
