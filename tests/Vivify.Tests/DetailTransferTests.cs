@@ -97,6 +97,44 @@ public class DetailTransferTests(ITestOutputHelper output)
         Assert.True(elsewhere < 1.0, $"the face changed by {elsewhere:0.00} grey levels away from the crease");
     }
 
+    /// <summary>
+    /// Hair over the forehead is not skin: a fringe of dark strands (65 % darker than the skin) lies on the
+    /// driver's forehead in its neutral frame and has moved sideways by a tenth of the IOD in the current one,
+    /// while the brows rise (the forehead compresses, so the gate is open). Where a strand left, the ratio
+    /// brightens; where it arrived, it darkens: without the occluder rule both show on the portrait as streaks.
+    /// </summary>
+    [Fact]
+    public void HairMovingOverTheForeheadLeavesNoStreaks()
+    {
+        var (img, l0, iod) = Face();
+        using var _ = img;
+        var li = BrowsRaised(l0, iod, 0.08);
+        var le = FaceLandmarks.LeftEyeCenter(l0); var re = FaceLandmarks.RightEyeCenter(l0);
+        double top = (le.Y + re.Y) / 2 - 0.9 * iod, bottom = (le.Y + re.Y) / 2 - 0.45 * iod;
+        // slanted strands 3 px wide, 0.25 IOD apart, across the forehead between the eyes' outer corners
+        Func<int, int, double> Fringe(double shift) => (x, y) =>
+        {
+            if (y < top || y > bottom || x < l0[36].X || x > l0[45].X) return 0;
+            double u = x - shift + 0.5 * (y - top), period = 0.25 * iod;
+            double m = u - period * Math.Floor(u / period);
+            return m < 3 ? 1 : 0;
+        };
+        using var neutral = Darken(img, Fringe(0), 0.65);
+        using var driver = Darken(img, Fringe(0.1 * iod), 0.65);
+        using var mask = new Mat(img.Size(), MatType.CV_8UC1, Scalar.All(0));
+        Cv2.Rectangle(mask, new Rect((int)l0[36].X, (int)top, (int)(l0[45].X - l0[36].X), (int)(bottom - top)), Scalar.All(255), -1);
+        double Change(DetailOptions o)
+        {
+            using var dt = new DetailTransfer(neutral, l0, l0, o);
+            using var result = Apply(dt, img, li, driver, li);
+            return MeanAbsGrey(result, img, mask);
+        }
+        double with = Change(new DetailOptions()), without = Change(new DetailOptions { OccluderLuminance = 0 });
+        output.WriteLine($"mean |change| over the fringe's area: {with:0.00} grey levels (without the occluder rule {without:0.00})");
+        Assert.True(with < 1.0, $"the fringe left streaks: {with:0.00} grey levels on average");
+        Assert.True(without > 2 * with && without > 1.5, "the measure should catch the streaks without the occluder rule");
+    }
+
     [Fact]
     public void WithoutSkinCompressionNothingChangesBitForBit()
     {
