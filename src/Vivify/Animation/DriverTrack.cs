@@ -236,22 +236,21 @@ public sealed class DriverTrack
         return result;
     }
 
+    /// <summary>Share of the gap to the flow's answer that an outline point's shift closes each frame.</summary>
+    private const double OutlineFollow = 0.25;
+
     /// <summary>Jaw-line landmarks moved across the outline towards where flow from the reference frame puts them.
     /// <paramref name="shift"/> carries each point's shift across the outline (pixels) from frame to frame: it follows
     /// the flow's answer by a quarter each frame and fades out while the flow has none, so the outline never jumps
     /// (franck 20-30 s: the side points move 0.33 px a frame on average with it or without it; with the shift taken
     /// afresh each frame, 0.53 px and jumps of up to 5 px).</summary>
-    private const double OutlineFollow = 0.25;
     private static PointD[] OutlineByFlow(Mat refGray, Mat gray, PointD[] refLm, PointD[] lm, double[] shift, Options opt)
     {
         const int n = 17;
-        var p0 = new Point2f[n]; var p1 = new Point2f[n];
-        for (int k = 0; k < n; k++) { p0[k] = new Point2f((float)refLm[k].X, (float)refLm[k].Y); p1[k] = new Point2f((float)lm[k].X, (float)lm[k].Y); }
-        var back = (Point2f[])p0.Clone();
-        var crit = new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 30, 0.01);
-        var win = new Size(15, 15);
-        Cv2.CalcOpticalFlowPyrLK(refGray, gray, p0, ref p1, out var s1, out _, win, 1, crit, OpticalFlowFlags.UseInitialFlow);
-        Cv2.CalcOpticalFlowPyrLK(gray, refGray, p1, ref back, out var s2, out _, win, 1, crit, OpticalFlowFlags.UseInitialFlow);
+        var p0 = new Point2f[n]; var seed = new Point2f[n];
+        for (int k = 0; k < n; k++) { p0[k] = new Point2f((float)refLm[k].X, (float)refLm[k].Y); seed[k] = new Point2f((float)lm[k].X, (float)lm[k].Y); }
+        var p1 = FlowForwardBackward(refGray, gray, p0, seed, new Size(15, 15), 1,
+            new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 30, 0.01), opt.ForwardBackwardMaxPx, out var flowed);
         double iod = Math.Max(1, FaceLandmarks.InterOcularDistance(lm));
         var result = (PointD[])lm.Clone();
         for (int k = 0; k < n; k++)
@@ -261,8 +260,7 @@ public sealed class DriverTrack
             double len = Math.Sqrt(t.X * t.X + t.Y * t.Y);
             if (len < 1e-6) continue;
             double nx = -t.Y / len, ny = t.X / len;
-            bool found = s1[k] == 1 && s2[k] == 1
-                && Math.Sqrt((back[k].X - p0[k].X) * (back[k].X - p0[k].X) + (back[k].Y - p0[k].Y) * (back[k].Y - p0[k].Y)) <= opt.ForwardBackwardMaxPx;
+            bool found = flowed[k];
             double across = found ? (p1[k].X - lm[k].X) * nx + (p1[k].Y - lm[k].Y) * ny : 0;
             if (Math.Abs(across) > opt.OutlineMaxIod * iod) found = false;
             shift[k] = found ? shift[k] + OutlineFollow * (across - shift[k]) : 0.8 * shift[k];
@@ -289,38 +287,44 @@ public sealed class DriverTrack
     /// only where it stays near the chained position and its backward flow returns to the frame-0 point.</summary>
     private static void Anchor(Mat first, Mat next, Point2f[] origin, Point2f[] chained, bool[] ok, bool[] mask, Options opt)
     {
-        var refined = (Point2f[])chained.Clone();
-        var back = (Point2f[])origin.Clone();
-        var win = new Size(21, 21);
-        var crit = new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 20, 0.03);
-        Cv2.CalcOpticalFlowPyrLK(first, next, origin, ref refined, out var s1, out _, win, 1, crit, OpticalFlowFlags.UseInitialFlow);
-        Cv2.CalcOpticalFlowPyrLK(next, first, refined, ref back, out var s2, out _, win, 1, crit, OpticalFlowFlags.UseInitialFlow);
+        var refined = FlowForwardBackward(first, next, origin, chained, new Size(21, 21), 1,
+            new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 20, 0.03), opt.ForwardBackwardMaxPx, out var found);
         for (int k = 0; k < origin.Length; k++)
         {
-            if (!mask[k] || !ok[k] || s1[k] != 1 || s2[k] != 1) continue;
+            if (!mask[k] || !ok[k] || !found[k]) continue;
             double dx = refined[k].X - chained[k].X, dy = refined[k].Y - chained[k].Y;
-            double bx = back[k].X - origin[k].X, by = back[k].Y - origin[k].Y;
-            if (dx * dx + dy * dy > opt.AnchorMaxPx * opt.AnchorMaxPx || bx * bx + by * by > opt.ForwardBackwardMaxPx * opt.ForwardBackwardMaxPx) continue;
+            if (dx * dx + dy * dy > opt.AnchorMaxPx * opt.AnchorMaxPx) continue;
             chained[k] = refined[k];
         }
     }
 
     private static Point2f[] TrackForwardBackward(Mat prev, Mat next, Point2f[] pts, double maxFb, out bool[] ok)
     {
-        var fwd = new Point2f[pts.Length];
-        var back = new Point2f[pts.Length];
-        var win = new Size(21, 21);
-        var crit = new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 20, 0.03);
-        byte[] s1 = [], s2 = [];
-        float[] e1 = [], e2 = [];
-        Cv2.CalcOpticalFlowPyrLK(prev, next, pts, ref fwd, out s1, out e1, win, 3, crit);
-        Cv2.CalcOpticalFlowPyrLK(next, prev, fwd, ref back, out s2, out e2, win, 3, crit);
-        ok = new bool[pts.Length];
+        var fwd = FlowForwardBackward(prev, next, pts, null, new Size(21, 21), 3, new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 20, 0.03), maxFb, out ok);
         for (int k = 0; k < pts.Length; k++)
         {
-            double fb = Math.Sqrt((back[k].X - pts[k].X) * (back[k].X - pts[k].X) + (back[k].Y - pts[k].Y) * (back[k].Y - pts[k].Y));
-            ok[k] = s1[k] == 1 && s2[k] == 1 && fb <= maxFb && fwd[k].X >= 0 && fwd[k].Y >= 0 && fwd[k].X < next.Width && fwd[k].Y < next.Height;
+            ok[k] = ok[k] && fwd[k].X >= 0 && fwd[k].Y >= 0 && fwd[k].X < next.Width && fwd[k].Y < next.Height;
             if (!ok[k]) fwd[k] = pts[k];
+        }
+        return fwd;
+    }
+
+    /// <summary>Pyramidal Lucas-Kanade flow of <paramref name="pts"/> from one image to another and back; a point is
+    /// found where both directions converge and the way back ends within <paramref name="maxFb"/> pixels of where it
+    /// started. With <paramref name="seed"/>, the forward flow starts from it and the backward flow from the points.</summary>
+    private static Point2f[] FlowForwardBackward(Mat from, Mat to, Point2f[] pts, Point2f[]? seed, Size win, int levels, TermCriteria crit,
+        double maxFb, out bool[] found)
+    {
+        var flags = seed is null ? OpticalFlowFlags.None : OpticalFlowFlags.UseInitialFlow;
+        var fwd = seed is null ? new Point2f[pts.Length] : (Point2f[])seed.Clone();
+        var back = seed is null ? new Point2f[pts.Length] : (Point2f[])pts.Clone();
+        Cv2.CalcOpticalFlowPyrLK(from, to, pts, ref fwd, out var s1, out _, win, levels, crit, flags);
+        Cv2.CalcOpticalFlowPyrLK(to, from, fwd, ref back, out var s2, out _, win, levels, crit, flags);
+        found = new bool[pts.Length];
+        for (int k = 0; k < pts.Length; k++)
+        {
+            double bx = back[k].X - pts[k].X, by = back[k].Y - pts[k].Y;
+            found[k] = s1[k] == 1 && s2[k] == 1 && Math.Sqrt(bx * bx + by * by) <= maxFb;
         }
         return fwd;
     }
