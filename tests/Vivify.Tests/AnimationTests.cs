@@ -26,13 +26,8 @@ public class AnimationTests(ITestOutputHelper output)
             Cv2.WarpAffine(img, m, t, img.Size(), InterpolationFlags.Linear, BorderTypes.Reflect);
             if (noise > 0)
             {
-                using var n = new Mat(m.Size(), MatType.CV_16SC3);
                 Cv2.SetTheRNG((ulong)(i + 1));
-                Cv2.Randn(n, Scalar.All(0), Scalar.All(noise));
-                using var m16 = new Mat();
-                m.ConvertTo(m16, MatType.CV_16SC3);
-                Cv2.Add(m16, n, m16);
-                m16.ConvertTo(m, MatType.CV_8UC3);
+                TestData.AddNoise(m, noise);
             }
             Cv2.ImWrite(Path.Combine(dir, $"f{i:D3}.png"), m);
         }

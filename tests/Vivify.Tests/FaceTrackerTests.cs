@@ -20,15 +20,7 @@ public class FaceTrackerTests(ITestOutputHelper output)
             var m = new Mat();
             using var t = Mat.FromArray(new double[,] { { 1, 0, o.X }, { 0, 1, o.Y } });
             Cv2.WarpAffine(portrait, m, t, portrait.Size(), InterpolationFlags.Linear, BorderTypes.Reflect);
-            if (noise > 0)
-            {
-                using var n = new Mat(m.Size(), MatType.CV_16SC3);
-                Cv2.Randn(n, Scalar.All(0), Scalar.All(noise));
-                using var m16 = new Mat();
-                m.ConvertTo(m16, MatType.CV_16SC3);
-                Cv2.Add(m16, n, m16);
-                m16.ConvertTo(m, MatType.CV_8UC3);
-            }
+            if (noise > 0) TestData.AddNoise(m, noise);
             if (cover?.Invoke(i) == true) m.SetTo(new Scalar(40, 40, 40));
             yield return new VideoFrame(i, m);
         }

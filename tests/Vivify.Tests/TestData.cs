@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
 using Vivify.Media;
@@ -20,6 +21,18 @@ public static class TestData
         var p = SampleMedia.PathOf(name);
         if (!File.Exists(p)) throw new FileNotFoundException($"sample {name} missing: run scripts/setup.sh", p);
         return p;
+    }
+
+    /// <summary>Adds Gaussian noise of standard deviation <paramref name="sigma"/> grey levels to an 8-bit BGR image in
+    /// place (OpenCV's thread-local generator: seed it with Cv2.SetTheRNG for a repeatable pattern).</summary>
+    public static void AddNoise(Mat m, double sigma)
+    {
+        using var n = new Mat(m.Size(), MatType.CV_16SC3);
+        Cv2.Randn(n, Scalar.All(0), Scalar.All(sigma));
+        using var m16 = new Mat();
+        m.ConvertTo(m16, MatType.CV_16SC3);
+        Cv2.Add(m16, n, m16);
+        m16.ConvertTo(m, MatType.CV_8UC3);
     }
 
     public sealed record GoldenRow(string Image, FaceBox Box, string BoxSource, PointD[] Landmarks);
