@@ -107,9 +107,15 @@ public class MouthTransferTests(ITestOutputHelper output)
         int grow = (int)Math.Ceiling(3 * feather) + 2;
         using var dilated = new Mat();
         Cv2.Dilate(allowed, dilated, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * grow + 1, 2 * grow + 1)));
+        // plain Mats throughout: an operator expression (~m, a & b) handed straight to a call failed once on CI
+        // ("neither 'array op array' nor ...") and never here, so no expression temporaries in this test
+        using var notDilated = new Mat();
+        Cv2.BitwiseNot(dilated, notDilated);
         using var outside = new Mat();
-        Cv2.BitwiseAnd(changed, ~dilated, outside);
-        int inside = Cv2.CountNonZero(allowed & changed);
+        Cv2.BitwiseAnd(changed, notDilated, outside);
+        using var insideMask = new Mat();
+        Cv2.BitwiseAnd(allowed, changed, insideMask);
+        int inside = Cv2.CountNonZero(insideMask);
         output.WriteLine($"changed pixels: {Cv2.CountNonZero(changed)}, inside the inner lips {inside} of {Cv2.CountNonZero(allowed)}, outside the grown polygon {Cv2.CountNonZero(outside)}; opacity {mouth.LastAlpha:0.00}");
         Assert.Equal(0, Cv2.CountNonZero(outside));
         Assert.True(inside > 0.9 * Cv2.CountNonZero(allowed), "the open mouth should be filled");
