@@ -124,4 +124,34 @@ public class MouthTransferTests(ITestOutputHelper output)
         var mean = Cv2.Mean(grey, allowed).Val0;
         Assert.True(mean < 110, $"interior mean {mean:0} should be darker than the grey canvas");
     }
+
+    [Fact]
+    public void LighterLipsDoNotLightUpTheMouthsShadow()
+    {
+        var (drvFrame, drvLandmarks) = OpenMouthDriver();
+        using var _ = drvFrame;
+        using var audrey = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        // the mean luminance inside the opened mouth, after the fade-in, for audrey brightened by a factor: lips lighter than the driver's
+        double Interior(double brightness, double maxGain)
+        {
+            using var portrait = new Mat();
+            audrey.ConvertTo(portrait, MatType.CV_8UC3, brightness);
+            var face = Detector.Detect(portrait)[0];
+            var opened = Opened(face.Landmarks);
+            var mouth = new MouthTransfer(portrait, face.Landmarks) { MaxGain = maxGain };
+            using var canvas = portrait.Clone();
+            for (int n = 0; n < 12; n++) mouth.Apply(canvas, opened, drvFrame, drvLandmarks);
+            // the core of the interior: the inner-lip polygon shrunk to 0.6 about its centre (no feathered edge)
+            var p = Enumerable.Range(60, 8).Select(k => opened[k]).ToArray();
+            var c = FaceLandmarks.Mean(p);
+            using var grey = canvas.CvtColor(ColorConversionCodes.BGR2GRAY);
+            using var mask = new Mat(canvas.Size(), MatType.CV_8UC1, Scalar.All(0));
+            Cv2.FillPoly(mask, [p.Select(q => c + 0.6 * (q - c)).Select(q => new Point((int)Math.Round(q.X), (int)Math.Round(q.Y))).ToArray()], Scalar.All(255));
+            return Cv2.Mean(grey, mask).Val0;
+        }
+        double lighter = Interior(1.3, 1.0), lightest = Interior(1.6, 1.0), uncapped = Interior(1.3, 10);
+        output.WriteLine($"mean luminance of the mouth's core: portrait at 1.3x brightness {lighter:0.0}, at 1.6x {lightest:0.0} grey levels; at 1.3x with the gain uncapped {uncapped:0.0}");
+        Assert.True(Math.Abs(lightest - lighter) < 2, $"the interior should not follow the portrait's brightness: {lighter:0.0} at 1.3x, {lightest:0.0} at 1.6x");
+        Assert.True(uncapped > lighter + 15, "the test should see the lighter lips' gain when uncapped");
+    }
 }

@@ -3,7 +3,8 @@
 // Per frame: the driver's inner-lip polygon (points 60-67, grown a little) is warped piecewise
 // affinely (a fan of triangles around its centre) onto the animated portrait's inner-lip polygon;
 // its brightness is matched to the portrait by a gain measured on the lips around it
-// (portrait's lips in the first frame, the driver's lips in this frame), smoothed over time, and
+// (portrait's lips in the first frame, the driver's lips in this frame; at most MaxGain, so a
+// portrait with lighter lips does not light up the mouth's shadow), smoothed over time, and
 // its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue (teeth keep theirs), and
 // its colourfulness is brought down to the portrait's (skin around the mouth; a black-and-white
 // portrait gets a grey interior); it
@@ -38,6 +39,10 @@ public sealed class MouthTransfer
     /// <summary>The default OpenFull: a gap (IODs) beyond the portrait's own at which the interior is fully shown;
     /// the evaluations count such frames as open-mouthed.</summary>
     public const double FullyOpenGap = 0.07;
+    /// <summary>Largest brightness gain on the interior. The inside of a mouth is in shadow: a portrait whose lips are
+    /// lighter than the driver's (a varnished painting, pale lips) would otherwise get a lit-up, flat interior that
+    /// reads as a tongue between closed lips rather than an open mouth.</summary>
+    public double MaxGain { get; init; } = 1.0;
     /// <summary>Feather of the blend mask (Gaussian sigma) as a share of the mouth's width.</summary>
     public double Feather { get; init; } = 0.025;
     /// <summary>The blend mask: the output's inner-lip polygon grown by this factor about its centre.</summary>
@@ -97,7 +102,7 @@ public sealed class MouthTransfer
         // colour: the driver's lips in this frame against the portrait's lips, smoothed over time
         var drvLips = LipColour(driver, driverLandmarks);
         // one gain for all channels (brightness only): per-channel lip ratios would tint the teeth with the lips' hue
-        double y = Ratio(Luma(_portraitLipColour), Luma(drvLips));
+        double y = Math.Min(MaxGain, Ratio(Luma(_portraitLipColour), Luma(drvLips)));
         var g = new Scalar(y, y, y);
         _gain = _gain is { } old ? new Scalar(old.Val0 + 0.2 * (g.Val0 - old.Val0), old.Val1 + 0.2 * (g.Val1 - old.Val1), old.Val2 + 0.2 * (g.Val2 - old.Val2)) : g;
         using var warpedF = new Mat();
