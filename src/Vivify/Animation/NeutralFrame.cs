@@ -4,11 +4,18 @@
 // whose eyes are much less open than the driver's usual (a blink, a look down) are passed over
 // unless the portrait's own eyes are closed: the eyes weigh little in the shape distance, and a
 // closed-eyed reference would open the portrait's eyes into a stare on every other frame.
+// Likewise frames whose mouth is open wider than the portrait's (or, for an open-mouthed portrait
+// or a driver that never closes, the clip's nearly closed frames) by more than MaxExtraGap are
+// passed over: a broadly smiling portrait is closest in shape to a frame where the driver's mouth
+// is half open, and that reference would close the portrait's lips into each other whenever the
+// driver's mouth is shut and hide every opening smaller than the reference's.
 // Guarantees: a frame with a detected or tracked face when there is one (bridged frames are
 // guesses); with open portrait eyes, a frame whose eyes are at least MinEyeOpenness of the clip's
-// median openness; ties go to the earliest frame.
+// median openness; a frame whose inner-lip gap is at most MaxExtraGap above the larger of the
+// portrait's gap and the clip's 10th-percentile gap; ties go to the earliest frame.
 using Vivify.Faces;
 using Vivify.Geometry;
+using Vivify.Mouth;
 
 namespace Vivify.Animation;
 
@@ -28,6 +35,9 @@ public static class NeutralFrame
     /// <summary>Portrait eyes less open than this share of the driver's median openness count as closed.</summary>
     public const double ClosedEyes = 0.5;
 
+    /// <summary>How much wider (inner-lip gap over IOD) a candidate's mouth may be than the portrait's, or than the clip's nearly closed frames.</summary>
+    public const double MaxExtraGap = 0.04;
+
     /// <summary>Eye openness: the mean lid-to-lid distance of both eyes over the inter-ocular distance.</summary>
     public static double EyeOpenness(PointD[] l) =>
         (PointD.Distance(l[37], l[41]) + PointD.Distance(l[38], l[40]) + PointD.Distance(l[43], l[47]) + PointD.Distance(l[44], l[46]))
@@ -37,17 +47,20 @@ public static class NeutralFrame
     {
         var faces = Enumerable.Range(0, driver.FrameCount).Where(i => driver.Status[i] is not (TrackStatus.Bridged or TrackStatus.Missing)).ToList();
         var openness = faces.Select(i => EyeOpenness(driver.Landmarks[i])).ToArray();
-        double minOpen = 0;
+        var gaps = faces.Select(i => MouthTransfer.Gap(driver.Landmarks[i])).ToArray();
+        double minOpen = 0, maxGap = double.MaxValue;
         if (faces.Count > 0)
         {
             double median = openness.Order().ElementAt(openness.Length / 2);
             if (EyeOpenness(portrait) >= ClosedEyes * median) minOpen = MinEyeOpenness * median;
+            double closed = gaps.Order().ElementAt(gaps.Length / 10);
+            maxGap = Math.Max(MouthTransfer.Gap(portrait), closed) + MaxExtraGap;
         }
         int best = 0; double bestD = double.MaxValue;
         for (int f = 0; f < faces.Count; f++)
         {
             int i = faces[f];
-            if (openness[f] < minOpen) continue;
+            if (openness[f] < minOpen || gaps[f] > maxGap) continue;
             double d = Distance(portrait, driver.Landmarks[i]);
             if (d < bestD - 1e-12) { bestD = d; best = i; }
         }
