@@ -81,15 +81,15 @@ public class GeometryTests(ITestOutputHelper output)
         double limit = Math.Max(Vivify.Mouth.MouthTransfer.Gap(cage), gaps[gaps.Count / 10]) + NeutralFrame.MaxExtraGap;
         int shapeOnly = faces.MinBy(i => NeutralFrame.Distance(cage, driver.Landmarks[i]));
         int chosen = NeutralFrame.Choose(driver, cage);
-        double gapOf(int i) => Vivify.Mouth.MouthTransfer.Gap(driver.Landmarks[i]);
-        output.WriteLine($"shape only: frame {shapeOnly} (gap {gapOf(shapeOnly):0.000} IOD); chosen: frame {chosen} (gap {gapOf(chosen):0.000}); limit {limit:0.000}, cage's own gap {Vivify.Mouth.MouthTransfer.Gap(cage):0.000}");
-        Assert.True(gapOf(shapeOnly) > limit + 0.03, "the clip should hold the half-open trap");
-        Assert.True(gapOf(chosen) <= limit, $"frame {chosen} has its mouth {gapOf(chosen):0.000} IOD open");
+        double GapOf(int i) => Vivify.Mouth.MouthTransfer.Gap(driver.Landmarks[i]);
+        output.WriteLine($"shape only: frame {shapeOnly} (gap {GapOf(shapeOnly):0.000} IOD); chosen: frame {chosen} (gap {GapOf(chosen):0.000}); limit {limit:0.000}, cage's own gap {Vivify.Mouth.MouthTransfer.Gap(cage):0.000}");
+        Assert.True(GapOf(shapeOnly) > limit + 0.03, "the clip should hold the half-open trap");
+        Assert.True(GapOf(chosen) <= limit, $"frame {chosen} has its mouth {GapOf(chosen):0.000} IOD open");
         // an open-mouthed portrait may still get an open-mouthed reference
         // (the lower lip, inner and outer, and the chin dropped by 0.25 IOD)
         var open = cage.Select((p, k) => k is (>= 5 and <= 11) or (>= 55 and <= 59) or (>= 65 and <= 67) ? p + new PointD(0, 0.25 * FaceLandmarks.InterOcularDistance(cage)) : p).ToArray();
         int openChoice = NeutralFrame.Choose(driver, open);
-        output.WriteLine($"open-mouthed portrait (gap {Vivify.Mouth.MouthTransfer.Gap(open):0.000}): frame {openChoice} (gap {gapOf(openChoice):0.000})");
-        Assert.True(gapOf(openChoice) > limit, $"an open-mouthed portrait should be allowed an open-mouthed reference: frame {openChoice}, gap {gapOf(openChoice):0.000}");
+        output.WriteLine($"open-mouthed portrait (gap {Vivify.Mouth.MouthTransfer.Gap(open):0.000}): frame {openChoice} (gap {GapOf(openChoice):0.000})");
+        Assert.True(GapOf(openChoice) > limit, $"an open-mouthed portrait should be allowed an open-mouthed reference: frame {openChoice}, gap {GapOf(openChoice):0.000}");
     }
 }
