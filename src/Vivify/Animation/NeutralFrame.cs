@@ -36,7 +36,7 @@ public static class NeutralFrame
     public const double ClosedEyes = 0.5;
 
     /// <summary>How much wider (inner-lip gap over IOD) a candidate's mouth may be than the portrait's, or than the clip's nearly closed frames.</summary>
-    public const double MaxExtraGap = 0.04;
+    public const double MaxExtraGap = 0.02;
 
     /// <summary>Eye openness: the mean lid-to-lid distance of both eyes over the inter-ocular distance.</summary>
     public static double EyeOpenness(PointD[] l) =>
