@@ -131,8 +131,9 @@ public class MouthTransferTests(ITestOutputHelper output)
         var (drvFrame, drvLandmarks) = OpenMouthDriver();
         using var _ = drvFrame;
         using var audrey = Cv2.ImRead(TestData.Golden("images/audrey.png"));
-        // the mean luminance inside the opened mouth, after the fade-in, for audrey brightened by a factor: lips lighter than the driver's
-        double Interior(double brightness, double maxGain)
+        // audrey brightened by a factor (lips lighter than the driver's): the luminance inside the opened mouth,
+        // after the fade-in, at its darkest quarter (the mouth's shadow) and its brightest tenth (teeth)
+        (double Shadow, double Teeth) Interior(double brightness, double maxGain)
         {
             using var portrait = new Mat();
             audrey.ConvertTo(portrait, MatType.CV_8UC3, brightness);
@@ -147,11 +148,19 @@ public class MouthTransferTests(ITestOutputHelper output)
             using var grey = canvas.CvtColor(ColorConversionCodes.BGR2GRAY);
             using var mask = new Mat(canvas.Size(), MatType.CV_8UC1, Scalar.All(0));
             Cv2.FillPoly(mask, [p.Select(q => c + 0.6 * (q - c)).Select(q => new Point((int)Math.Round(q.X), (int)Math.Round(q.Y))).ToArray()], Scalar.All(255));
-            return Cv2.Mean(grey, mask).Val0;
+            var values = new List<byte>();
+            for (int y = 0; y < grey.Rows; y++)
+                for (int x = 0; x < grey.Cols; x++)
+                    if (mask.At<byte>(y, x) != 0) values.Add(grey.At<byte>(y, x));
+            values.Sort();
+            return (values.Take(values.Count / 4).Average(v => v), values.Skip(values.Count * 9 / 10).Average(v => v));
         }
-        double lighter = Interior(1.3, 1.0), lightest = Interior(1.6, 1.0), uncapped = Interior(1.3, 10);
-        output.WriteLine($"mean luminance of the mouth's core: portrait at 1.3x brightness {lighter:0.0}, at 1.6x {lightest:0.0} grey levels; at 1.3x with the gain uncapped {uncapped:0.0}");
-        Assert.True(Math.Abs(lightest - lighter) < 2, $"the interior should not follow the portrait's brightness: {lighter:0.0} at 1.3x, {lightest:0.0} at 1.6x");
-        Assert.True(uncapped > lighter + 15, "the test should see the lighter lips' gain when uncapped");
+        // at 0.85x and 1.15x audrey's lips are lighter than the driver's (the lip gain is over 1 at both; the teeth show it)
+        var lighter = Interior(0.85, 1.0); var lightest = Interior(1.15, 1.0); var uncapped = Interior(1.15, 10);
+        output.WriteLine($"mouth's core, darkest quarter / brightest tenth: portrait at 0.85x brightness {lighter.Shadow:0.0} / {lighter.Teeth:0.0}, " +
+                         $"at 1.15x {lightest.Shadow:0.0} / {lightest.Teeth:0.0}; at 1.15x with the shadow's gain uncapped {uncapped.Shadow:0.0} / {uncapped.Teeth:0.0} grey levels");
+        Assert.True(Math.Abs(lightest.Shadow - lighter.Shadow) < 4, $"the mouth's shadow should not follow the portrait's brightness: {lighter.Shadow:0.0} at 0.85x, {lightest.Shadow:0.0} at 1.15x");
+        Assert.True(uncapped.Shadow > lightest.Shadow + 15, "the test should see the lighter lips' gain on the shadow when uncapped");
+        Assert.True(lightest.Teeth > lighter.Teeth + 15, $"the teeth should take the lighter lips' gain: {lighter.Teeth:0.0} at 0.85x, {lightest.Teeth:0.0} at 1.15x");
     }
 }

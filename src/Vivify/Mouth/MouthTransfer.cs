@@ -3,8 +3,9 @@
 // Per frame: the driver's inner-lip polygon (points 60-67, grown a little) is warped piecewise
 // affinely (a fan of triangles around its centre) onto the animated portrait's inner-lip polygon;
 // its brightness is matched to the portrait by a gain measured on the lips around it
-// (portrait's lips in the first frame, the driver's lips in this frame; at most MaxGain, so a
-// portrait with lighter lips does not light up the mouth's shadow), smoothed over time, and
+// (portrait's lips in the first frame, the driver's lips in this frame), smoothed over time; the
+// mouth's shadow takes at most MaxGain of it, so a portrait with lighter lips lights up the teeth
+// but not the dark of the mouth; and
 // its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue (teeth keep theirs), and
 // its colourfulness is brought down to the portrait's (skin around the mouth; a black-and-white
 // portrait gets a grey interior); it
@@ -30,7 +31,7 @@ public sealed class MouthTransfer
     private readonly (double L, double A, double B) _portraitLipLab;
     private readonly (double L, double A, double B) _portraitSkinLab;
     private double? _chromaScale;
-    private Scalar? _gain;
+    private double? _gain;
     private double _alpha;
 
     /// <summary>Gap (in IODs) beyond the portrait's own at which the interior starts to show, and is fully shown.</summary>
@@ -39,9 +40,10 @@ public sealed class MouthTransfer
     /// <summary>The default OpenFull: a gap (IODs) beyond the portrait's own at which the interior is fully shown;
     /// the evaluations count such frames as open-mouthed.</summary>
     public const double FullyOpenGap = 0.07;
-    /// <summary>Largest brightness gain on the interior. The inside of a mouth is in shadow: a portrait whose lips are
-    /// lighter than the driver's (a varnished painting, pale lips) would otherwise get a lit-up, flat interior that
-    /// reads as a tongue between closed lips rather than an open mouth.</summary>
+    /// <summary>Largest brightness gain on the mouth's shadow: interior pixels under 0.7 of the driver's lip
+    /// luminance (teeth, 1.3 times as bright as the lips or brighter, take the whole lip gain; a ramp between).
+    /// A portrait whose lips are lighter than the driver's (a varnished painting, pale lips) would otherwise get a
+    /// lit-up, flat interior that reads as a tongue between closed lips rather than an open mouth.</summary>
     public double MaxGain { get; init; } = 1.0;
     /// <summary>Feather of the blend mask (Gaussian sigma) as a share of the mouth's width.</summary>
     public double Feather { get; init; } = 0.025;
@@ -99,15 +101,16 @@ public sealed class MouthTransfer
             tri.CopyTo(warped, triMask);
         }
 
-        // colour: the driver's lips in this frame against the portrait's lips, smoothed over time
+        // brightness: the driver's lips in this frame against the portrait's lips, smoothed over time; one gain for
+        // all channels (per-channel lip ratios would tint the teeth with the lips' hue). The mouth's shadow takes
+        // at most MaxGain, the teeth (brighter than the driver's lips) the whole gain, a ramp between.
         var drvLips = LipColour(driver, driverLandmarks);
-        // one gain for all channels (brightness only): per-channel lip ratios would tint the teeth with the lips' hue
-        double y = Math.Min(MaxGain, Ratio(Luma(_portraitLipColour), Luma(drvLips)));
-        var g = new Scalar(y, y, y);
-        _gain = _gain is { } old ? new Scalar(old.Val0 + 0.2 * (g.Val0 - old.Val0), old.Val1 + 0.2 * (g.Val1 - old.Val1), old.Val2 + 0.2 * (g.Val2 - old.Val2)) : g;
-        using var warpedF = new Mat();
-        warped.ConvertTo(warpedF, MatType.CV_32FC3);
-        using var gained = warpedF.Mul(new Mat(roi.Size, MatType.CV_32FC3, _gain.Value)).ToMat();
+        double drvLipLuma = Luma(drvLips);
+        double y = Ratio(Luma(_portraitLipColour), drvLipLuma);
+        _gain = _gain is { } old ? old + 0.2 * (y - old) : y;
+        using var gained = new Mat();
+        warped.ConvertTo(gained, MatType.CV_32FC3);
+        ApplyGain(gained, _gain.Value, Math.Min(_gain.Value, MaxGain), drvLipLuma);
         // colourfulness: the skin around the mouth, portrait's against driver's (a black-and-white or
         // faded photograph gets an interior as grey or as faded as its own skin), smoothed over time
         var (_, dsa, dsb) = Lab(SkinColour(driver, driverLandmarks));
@@ -134,6 +137,23 @@ public sealed class MouthTransfer
         using var b = regionF.Mul(inv).ToMat();
         using var blended = (a + b).ToMat();
         blended.ConvertTo(region, MatType.CV_8UC3);
+    }
+
+    /// <summary>Multiplies each pixel by a gain that ramps with its luminance from <paramref name="shadowGain"/>
+    /// (at 0.7 of the driver's lip luminance and below: the mouth's shadow, the tongue in it) to <paramref name="gain"/>
+    /// (at 1.3 times the lip luminance and above: teeth).</summary>
+    private static void ApplyGain(Mat bgr, double gain, double shadowGain, double driverLipLuma)
+    {
+        if (gain == shadowGain) { bgr.ConvertTo(bgr, MatType.CV_32FC3, gain); return; }
+        var px = bgr.AsSpan<float>();      // continuous: B G R per pixel
+        float lo = (float)(0.7 * driverLipLuma), span = (float)Math.Max(1, 0.6 * driverLipLuma);
+        float g1 = (float)gain, g0 = (float)shadowGain;
+        for (int i = 0; i + 2 < px.Length; i += 3)
+        {
+            float t = Math.Clamp((0.114f * px[i] + 0.587f * px[i + 1] + 0.299f * px[i + 2] - lo) / span, 0, 1); // Luma's weights
+            float k = g0 + (g1 - g0) * t * t * (3 - 2 * t);
+            px[i] *= k; px[i + 1] *= k; px[i + 2] *= k;
+        }
     }
 
     /// <summary>
