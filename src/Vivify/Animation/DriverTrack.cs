@@ -49,6 +49,11 @@ public sealed class DriverTrack
 
     public sealed record Options
     {
+        /// <summary>The tracking an animation with these options needs: its part of the driver; the outline from flow
+        /// only with expansion (so the plain-warp ablation warps the detector's own landmarks).</summary>
+        public static Options For(AnimationOptions animation) =>
+            new() { Start = animation.Start, Duration = animation.Duration, OutlineFromFlow = animation.Expansion };
+
         public double Start { get; init; }
         public double? Duration { get; init; }
         public int FaceIndex { get; init; }

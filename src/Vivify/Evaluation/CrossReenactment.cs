@@ -29,7 +29,7 @@ public static class CrossReenactment
     public static CrossReenactmentResult Run(string portraitPath, Mat portrait, string driverPath, AnimationOptions options, FaceDetector detector,
         Action<int>? progress = null)
     {
-        var driver = DriverTrack.Analyse(driverPath, detector, new DriverTrack.Options { Start = options.Start, Duration = options.Duration, OutlineFromFlow = options.Expansion });
+        var driver = DriverTrack.Analyse(driverPath, detector, DriverTrack.Options.For(options));
         using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, options);
         var outLm = new List<PointD[]>(); var drvLm = new List<PointD[]>(); var keep = new List<bool>(); var cmdLm = new List<PointD[]>();
         using var first = new Mat();

@@ -46,7 +46,7 @@ public static class SelfReenactment
     public static SelfReenactmentResult Run(string video, double start, double? duration, AnimationOptions options, FaceDetector detector,
         string? sideBySide = null, Action<string, int, int>? progress = null)
     {
-        var driver = DriverTrack.Analyse(video, detector, new DriverTrack.Options { Start = start, Duration = duration, OutlineFromFlow = options.Expansion },
+        var driver = DriverTrack.Analyse(video, detector, DriverTrack.Options.For(options) with { Start = start, Duration = duration },
             n => progress?.Invoke("tracking", n, 0));
         using var portrait = FirstFrame(video, start, duration);
         using var animator = new PortraitAnimator(portrait, video, driver, detector, options with { NeutralFrame = options.NeutralFrame ?? 0 });
