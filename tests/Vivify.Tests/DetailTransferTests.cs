@@ -98,6 +98,47 @@ public class DetailTransferTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The driver's neutral frame has a forehead line that smooths out as its brows rise: the ratio brightens along
+    /// it. A portrait with the same line gets it smoothed out; a portrait with smooth skin there must not get a pale
+    /// stripe (audrey driven by cap12_edit's raised brows had a pale blotch between her brows).
+    /// </summary>
+    [Fact]
+    public void ACreaseSmoothingOutBrightensOnlyAPortraitThatHasIt()
+    {
+        var (img, l0, iod) = Face();
+        using var _ = img;
+        var li = BrowsRaised(l0, iod, 0.08);
+        var le = FaceLandmarks.LeftEyeCenter(l0); var re = FaceLandmarks.RightEyeCenter(l0);
+        int lineY = (int)Math.Round((le.Y + re.Y) / 2 - 0.72 * iod), x0 = (int)le.X, x1 = (int)re.X;
+        using var creased = Darken(img, (x, y) => x >= x0 && x <= x1 && Math.Abs(y - lineY) <= 1 ? 1 : 0, 0.25);
+        // the brightening where the line was, output over portrait: per column the largest log factor within 0.2 IOD
+        // of the line (the raised brows compress the forehead, so the line's place moves up on the output), averaged
+        double Along(Mat portrait, DetailOptions o)
+        {
+            using var dt = new DetailTransfer(creased, l0, l0, o, portrait);
+            using var result = Apply(dt, portrait, li, img, li);
+            using var gp = portrait.CvtColor(ColorConversionCodes.BGR2GRAY); using var gr = result.CvtColor(ColorConversionCodes.BGR2GRAY);
+            double sum = 0; int n = 0, band = (int)(0.2 * iod);
+            for (int x = x0 + 4; x <= x1 - 4; x++)
+            {
+                double best = double.MinValue;
+                for (int y = lineY - band; y <= lineY + band; y++)
+                    best = Math.Max(best, Math.Log((gr.At<byte>(y, x) + 1.0) / (gp.At<byte>(y, x) + 1.0)));
+                sum += best; n++;
+            }
+            return sum / n;
+        }
+        var unbounded = new DetailOptions { BrightenAllowance = -1 };
+        double smooth = Along(img, new DetailOptions()), smoothUnbounded = Along(img, unbounded);
+        double lined = Along(creased, new DetailOptions()), linedUnbounded = Along(creased, unbounded);
+        output.WriteLine($"log factor along the line: smooth portrait {smooth:0.000} (unbounded {smoothUnbounded:0.000}); creased portrait {lined:0.000} (unbounded {linedUnbounded:0.000}); the line is {-Math.Log(0.75):0.000} deep");
+        Assert.True(smoothUnbounded > 0.06, $"the measure should see the stripe without the bound: {smoothUnbounded:0.000}");
+        // the allowance (0.02) and the skin's own fine texture let a little through
+        Assert.True(smooth < 0.04, $"a pale stripe on smooth skin: log factor {smooth:0.000}");
+        Assert.True(lined > 0.8 * linedUnbounded, $"the portrait's own crease should smooth out: {lined:0.000} against {linedUnbounded:0.000} unbounded");
+    }
+
+    /// <summary>
     /// Hair over the forehead is not skin: a fringe of dark strands (65 % darker than the skin) lies on the
     /// driver's forehead in its neutral frame and has moved sideways by a tenth of the IOD in the current one,
     /// while the brows rise (the forehead compresses, so the gate is open). Where a strand left, the ratio

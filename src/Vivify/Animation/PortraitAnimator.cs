@@ -58,7 +58,7 @@ public sealed class PortraitAnimator : IDisposable
         if (Options.Details && Options.Detail.Strength != 0)
         {
             using var neutral = driver.ReadFrame(NeutralFrame);
-            _details = new DetailTransfer(neutral, driver.Landmarks[NeutralFrame], reference, Options.Detail);
+            _details = new DetailTransfer(neutral, driver.Landmarks[NeutralFrame], reference, Options.Detail, portrait);
         }
         var warpOptions = Options.Warp with { Smoothing = Options.Smoothing && Options.Warp.Smoothing };
         // a small portrait (diagonal under about 300 px) has a radius cap below the smallest blur

@@ -68,6 +68,11 @@ public sealed record DetailOptions
     /// rule's cost on eval self: cap12_edit 0-12 s face SSIM 0.918 vs 0.919, franck 20-30 s unchanged.</summary>
     public double OccluderLuminance { get; init; } = 0.5;
     public double OccluderMarginIod { get; init; } = 0.05;
+    /// <summary>With the portrait given: the driver's brightening (a crease of its neutral frame smoothing out) is
+    /// kept only up to how dark the portrait's own skin is there (band-passed log luminance), plus this much. A
+    /// portrait without that crease would otherwise get a pale blotch (audrey driven by cap12_edit's raised brows:
+    /// the driver's frown lines smooth out over her smooth glabella). Negative: no bound.</summary>
+    public double BrightenAllowance { get; init; } = 0.02;
 }
 
 public sealed class DetailTransfer : IDisposable
@@ -90,6 +95,7 @@ public sealed class DetailTransfer : IDisposable
     private readonly Mat _neutralDark;         // occluders (hair) in the neutral frame, canonical (0/255)
     private readonly Mat _lowWeight;           // weights of the normalised low-pass (0 on feature edges)
     private readonly Mat _lowWeightBlur;
+    private readonly Mat? _brightenRoom;       // per canonical pixel: the most a detail may brighten (log), null: no bound
     private readonly Mat _mapX, _mapY;
     private readonly Mat _detail;              // the current detail map (log factor), canonical
     private readonly Mat _factor;              // exp(strength x detail): what multiplies the output
@@ -104,7 +110,10 @@ public sealed class DetailTransfer : IDisposable
     /// <summary>Largest |log factor| of the last frame (0 when nothing was applied).</summary>
     public double LastMaxAbs { get; private set; }
 
-    public DetailTransfer(Mat driverNeutral, PointD[] driverNeutralLandmarks, PointD[] portraitLandmarks, DetailOptions? options = null)
+    /// <param name="portrait">the portrait (BGR); when given, brightening is bounded by its own creases (see
+    /// <see cref="DetailOptions.BrightenAllowance"/>)</param>
+    public DetailTransfer(Mat driverNeutral, PointD[] driverNeutralLandmarks, PointD[] portraitLandmarks, DetailOptions? options = null,
+        Mat? portrait = null)
     {
         _o = options ?? new DetailOptions();
         _driverNeutral = WithForehead(driverNeutralLandmarks);
@@ -133,6 +142,40 @@ public sealed class DetailTransfer : IDisposable
         _lowWeightBlur = new Mat();
         Cv2.GaussianBlur(_lowWeight, _lowWeightBlur, new Size(0, 0), _o.IlluminationSigmaIod * _o.CanonicalIod);
         _outRaster = new TriangleRaster(_tris, _canon);
+        if (portrait is not null && _o.BrightenAllowance >= 0) _brightenRoom = BrightenRoom(portrait);
+    }
+
+    /// <summary>How dark the portrait's skin is against its surroundings (the detail band), canonical: a driver's
+    /// crease that smooths out may brighten the portrait this much (plus the allowance), no more.</summary>
+    private Mat BrightenRoom(Mat portrait)
+    {
+        // shrink the portrait to about the canonical scale first, so the warp into canonical space does not alias
+        double f = Math.Min(1, 1.5 * _o.CanonicalIod / FaceLandmarks.InterOcularDistance(_portraitRef.AsSpan(0, FaceLandmarks.Count)));
+        using var small = new Mat();
+        if (f < 1) Cv2.Resize(portrait, small, new Size(0, 0), f, f, InterpolationFlags.Area); else portrait.CopyTo(small);
+        using var logY = LogLuminance(small, [.. _portraitRef.Select(p => f * p)]);
+        var room = BandPass(logY);
+        var rs = room.AsSpan<float>(); float allowance = (float)_o.BrightenAllowance;
+        for (int k = 0; k < rs.Length; k++) rs[k] = Math.Max(0, -rs[k]) + allowance;
+        return room;
+    }
+
+    /// <summary>The detail band of a canonical log-luminance image: finer than illumination (a normalised low-pass
+    /// that ignores feature edges is taken off), coarser than pixel noise (a small blur).</summary>
+    private Mat BandPass(Mat logY)
+    {
+        var bp = new Mat();
+        Cv2.GaussianBlur(logY, bp, new Size(0, 0), Math.Max(0.5, _o.NoiseSigmaIod * _o.CanonicalIod));
+        using var low = new Mat();
+        Cv2.Multiply(logY, _lowWeight, low);
+        Cv2.GaussianBlur(low, low, new Size(0, 0), _o.IlluminationSigmaIod * _o.CanonicalIod);
+        var bs = bp.AsSpan<float>(); var ls = low.AsSpan<float>(); var lw = _lowWeightBlur.AsSpan<float>();
+        for (int k = 0; k < bs.Length; k++)
+        {
+            float v = bs[k] - ls[k] / lw[k];
+            bs[k] = float.IsFinite(v) ? v : 0;
+        }
+        return bp;
     }
 
     /// <summary>The 68 landmarks followed by the forehead arc, placed by the eyes.</summary>
@@ -182,19 +225,14 @@ public sealed class DetailTransfer : IDisposable
         for (int k = 0; k < rs.Length; k++) rs[k] -= ln[k];                      // log ratio
         double iodC = _o.CanonicalIod;
         // band-pass: fine noise out (small blur), illumination out (normalised low-pass that ignores feature edges)
-        using var bp = new Mat();
-        Cv2.GaussianBlur(r, bp, new Size(0, 0), Math.Max(0.5, _o.NoiseSigmaIod * iodC));
-        using var low = new Mat();
-        Cv2.Multiply(r, _lowWeight, low);
-        Cv2.GaussianBlur(low, low, new Size(0, 0), _o.IlluminationSigmaIod * iodC);
-        var bs = bp.AsSpan<float>(); var ls = low.AsSpan<float>(); var lw = _lowWeightBlur.AsSpan<float>();
+        using var bp = BandPass(r);
+        var bs = bp.AsSpan<float>();
         using var strong = new Mat(_ch, _cw, MatType.CV_8UC1);
         var ss = strong.AsSpan<byte>();
         float coring = (float)_o.Coring, blobT = (float)_o.BlobThreshold;
         for (int k = 0; k < bs.Length; k++)
         {
-            float v = bs[k] - ls[k] / lw[k];
-            if (!float.IsFinite(v)) v = 0;
+            float v = bs[k];
             if (coring > 0) v = v > coring ? v - coring : v < -coring ? v + coring : 0;
             bs[k] = v;
             ss[k] = Math.Abs(v) > blobT ? (byte)255 : (byte)0;
@@ -215,10 +253,12 @@ public sealed class DetailTransfer : IDisposable
         var ds = _detail.AsSpan<float>(); var fs = _factor.AsSpan<float>();
         float hi = (float)_o.MaxBrighten, lo = (float)-_o.MaxDarken, wNew = _hasPrevious ? (float)_o.TemporalWeight : 1f, strength = (float)_o.Strength;
         float mx = 0;
+        var room = _brightenRoom is null ? default : _brightenRoom.AsSpan<float>();
         for (int k = 0; k < ds.Length; k++)
         {
             float v = bs[k] * (1 - bf[k]) * gs[k] * st[k] * (1 - oc[k]);
             v = v > hi ? hi : v < lo ? lo : v;
+            if (_brightenRoom is not null && v > room[k]) v = room[k];
             v = wNew * v + (1 - wNew) * ds[k];
             ds[k] = v;
             mx = Math.Max(mx, Math.Abs(v));
@@ -437,6 +477,7 @@ public sealed class DetailTransfer : IDisposable
 
     public void Dispose()
     {
+        _brightenRoom?.Dispose();
         _logNeutral.Dispose(); _staticGate.Dispose(); _neutralDark.Dispose(); _lowWeight.Dispose(); _lowWeightBlur.Dispose();
         _mapX.Dispose(); _mapY.Dispose(); _detail.Dispose(); _factor.Dispose();
     }
