@@ -219,4 +219,72 @@ public class AnimationTests(ITestOutputHelper output)
         // measured: 2.7 % with the fix (tracked points on the face move the skin a little differently), 6.2 % before it
         Assert.True(share < 0.04, $"{share:P2} of the face differs strongly: a fold");
     }
+
+    /// <summary>
+    /// A driver that leans back (cap13_edit2.mp4 from 17.6 s to 25.9 s: its head drops and shrinks to 0.73) must carry the
+    /// portrait's whole head: audrey's hair reaches higher than the driver's tracked points land, so without the head
+    /// outline its top stayed pinned by the border and the hair was drawn up into a cone. Measured: the top of her hair
+    /// above the eyes' midpoint moves with the head's motion (where the head's similarity puts it), with the outline
+    /// and not without it.
+    /// </summary>
+    [Fact]
+    public void ALeaningBackDriverCarriesTheWholeHair()
+    {
+        var driver = DriverTrack.Analyse(TestData.Sample("cap13_edit2.mp4"), Detector, new DriverTrack.Options { Start = 17.6, Duration = 8.3 });
+        using var portrait = Portrait();
+        int last = driver.FrameCount - 1;
+        (double Moved, double Expected) HairTop(bool outline)
+        {
+            using var animator = new PortraitAnimator(portrait, "audrey.png", driver, Detector,
+                new AnimationOptions { NeutralFrame = 0, HeadOutline = outline, Details = false, Mouth = false });
+            using var frame = new Mat();
+            animator.Render(last, frame);
+            var l0 = animator.PortraitFace.Landmarks; var li = animator.LandmarksAt(last);
+            double iod = FaceLandmarks.InterOcularDistance(l0);
+            var m0 = 0.5 * (FaceLandmarks.LeftEyeCenter(l0) + FaceLandmarks.RightEyeCenter(l0));
+            var mi = 0.5 * (FaceLandmarks.LeftEyeCenter(li) + FaceLandmarks.RightEyeCenter(li));
+            // the topmost dark (hair) pixel over the middle of the face; the background above her hair is white fur
+            static int Top(Mat img, double cx, double halfWidth)
+            {
+                using var g = img.CvtColor(ColorConversionCodes.BGR2GRAY);
+                int best = int.MaxValue;
+                for (int x = (int)(cx - halfWidth); x <= (int)(cx + halfWidth); x++)
+                    for (int y = 0; y < g.Height; y++) if (g.At<byte>(y, x) < 70) { best = Math.Min(best, y); break; }
+                return best;
+            }
+            int t0 = Top(portrait, m0.X, 0.3 * iod), ti = Top(frame, mi.X, 0.3 * iod);
+            // where the head's motion (a similarity fitted on the face's stable points) takes the hair's top
+            var head = Similarity.Fit(l0, li, Correspondences.StableIndices);
+            double expected = head.Apply(new PointD(m0.X, t0)).Y - t0;
+            output.WriteLine($"outline {outline}: hair top {t0} -> {ti} (moved {ti - t0} px; the head's motion takes it {expected:0} px; scale {head.Scale:0.000})");
+            return (ti - t0, expected);
+        }
+        var with = HairTop(true);
+        var without = HairTop(false);
+        Assert.True(with.Expected > 80, $"the clip should move the head far: {with.Expected:0} px");
+        Assert.InRange(with.Moved, 0.75 * with.Expected, 1.15 * with.Expected);
+        Assert.True(without.Moved < 0.4 * without.Expected, "without the outline the hair's top should stay pinned (the measure can fail)");
+    }
+
+    [Fact]
+    public void TheHeadRegionHoldsTheHairAndNotTheBackground()
+    {
+        using var portrait = Portrait();
+        var l = Detector.Detect(portrait)[0].Landmarks;
+        using var head = HeadRegion.Find(portrait, l);
+        Assert.NotNull(head);
+        double iod = FaceLandmarks.InterOcularDistance(l);
+        var mid = 0.5 * (FaceLandmarks.LeftEyeCenter(l) + FaceLandmarks.RightEyeCenter(l));
+        // her hair 1.3 IODs above the eyes and beside the temples; the fur background 1.8 IODs to either side
+        Assert.True(head!.Contains(mid + new PointD(0, -1.3 * iod)), "the hair above the forehead");
+        Assert.True(head.Contains(mid + new PointD(-0.9 * iod, -0.6 * iod)), "the hair at the left temple");
+        Assert.False(head.Contains(mid + new PointD(-1.8 * iod, 0)), "the background left of the head");
+        Assert.False(head.Contains(mid + new PointD(1.8 * iod, -0.5 * iod)), "the background right of the head");
+        // the outline: above the mouth, outside the head (the margin around it)
+        double mouthY = FaceLandmarks.Mean(l.AsSpan(48, 20)).Y;
+        output.WriteLine($"{head.Outline.Length} outline points");
+        Assert.True(head.Outline.Length >= 10, $"{head.Outline.Length} outline points");
+        Assert.All(head.Outline, p => Assert.True(p.Y < mouthY, $"outline point {p} below the mouth"));
+        Assert.All(head.Outline, p => Assert.True(PointD.Distance(p, mid) > 0.8 * iod, $"outline point {p} inside the face"));
+    }
 }

@@ -41,6 +41,11 @@ public sealed record AnimationOptions
     /// brow (0: none), so a raised brow keeps its thickness and the lid's skin stretches below it (eval cross, audrey
     /// driven by cap12_edit 0-12 s: brow raise read back 0.70 -> 0.77 of the driver's; eval self unchanged).</summary>
     public double BrowBandFraction { get; init; } = 0.25;
+    /// <summary>With expansion, points just outside the portrait's head (face and hair, segmented), where no tracked point
+    /// is near, move with the tracked points on the head, so a head that moves far carries all of its hair and the
+    /// background stretches instead (see HeadRegion; audrey driven by cap13_edit2.mp4 leaning back: the top of her hair
+    /// moved 122 px with it against 21 px without, her hair drawn up into a cone; eval self unchanged).</summary>
+    public bool HeadOutline { get; init; } = true;
     /// <summary>Expansion points closer than this to one another are thinned out (in inter-ocular distances).</summary>
     public double ExpansionSpacingIod { get; init; } = 0.08;
     /// <summary>Also keep tracked points inside the face's landmark hull (cheeks, nose): measured to help (eval self).</summary>

@@ -53,7 +53,8 @@ public sealed class PortraitAnimator : IDisposable
         // A closed mouth's predicted inner lips often touch or cross; part them by a fraction of a
         // pixel so the lip contours stay separate constraint loops in the triangulation.
         var reference = Dlib68Mesh.SeparateInnerLips(PortraitFace.Landmarks);
-        Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, Options);
+        using (var head = Options.Expansion && Options.HeadOutline ? HeadRegion.Find(portrait, reference) : null)
+            Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, Options, head);
         _mouth = Options.Mouth ? new MouthTransfer(portrait, reference) : null;
         if (Options.Details && Options.Detail.Strength != 0)
         {
