@@ -286,5 +286,10 @@ public class AnimationTests(ITestOutputHelper output)
         Assert.True(head.Outline.Length >= 10, $"{head.Outline.Length} outline points");
         Assert.All(head.Outline, p => Assert.True(p.Y < mouthY, $"outline point {p} below the mouth"));
         Assert.All(head.Outline, p => Assert.True(PointD.Distance(p, mid) > 0.8 * iod, $"outline point {p} inside the face"));
+        // GrabCut draws on a random generator: the region must still be the same every time (two animators of one
+        // portrait once rendered different frames)
+        Cv2.SetTheRNG(12345);
+        using var again = HeadRegion.Find(portrait, l);
+        Assert.Equal(head.Outline, again!.Outline);
     }
 }

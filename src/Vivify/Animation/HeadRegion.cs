@@ -7,7 +7,7 @@
 // seeded with the face (sure foreground: the landmarks' hull and the forehead above the brows),
 // an ellipse around it where hair may be (probable foreground) and the rest (probable
 // background); the connected part holding the face is the head.
-// Requires: a BGR portrait and its 68 landmarks. Guarantees: deterministic; costs one GrabCut on
+// Requires: a BGR portrait and its 68 landmarks. Guarantees: deterministic (a fixed seed); costs one GrabCut on
 // a small box (about 0.1-0.3 s once per portrait); Outline lies at least MarginIod outside the
 // head, above the mouth's level (the neck and shoulders do not move with the head), and inside
 // the image by BorderMargin; a portrait whose head cannot be told from the background (the
@@ -88,9 +88,17 @@ public sealed class HeadRegion : IDisposable
         if (box.Y == 0) Cv2.Rectangle(mask, new Rect(0, 0, img.Width, bw), Scalar.All((int)GrabCutClasses.BGD), -1);
         if (box.X == 0) Cv2.Rectangle(mask, new Rect(0, 0, bw, img.Height), Scalar.All((int)GrabCutClasses.BGD), -1);
         if (box.Right == portrait.Width) Cv2.Rectangle(mask, new Rect(img.Width - bw, 0, bw, img.Height), Scalar.All((int)GrabCutClasses.BGD), -1);
-        using (var bgd = new Mat())
-        using (var fgd = new Mat())
+        // GrabCut seeds its colour models from OpenCV's (thread-local) random generator: a fixed seed makes the
+        // region, and so every rendered frame, the same from run to run; the caller's generator is restored
+        var callerRng = Cv2.GetTheRNG().State;
+        Cv2.SetTheRNG(0x5EED);
+        try
+        {
+            using var bgd = new Mat();
+            using var fgd = new Mat();
             Cv2.GrabCut(img, mask, new Rect(), bgd, fgd, 4, GrabCutModes.InitWithMask);
+        }
+        finally { Cv2.SetTheRNG(callerRng); }
 
         // the head: foreground (sure or probable) connected to the face
         var head = new Mat(img.Size(), MatType.CV_8UC1, Scalar.All(0));
