@@ -64,7 +64,6 @@ public sealed class Correspondences
             .. Enumerable.Repeat(true, _band.Length),
             .. Enumerable.Repeat(false, _outline.Length),
             .. Enumerable.Repeat(false, _fixed.Length)];
-        _faceTris = Warping.Triangulation.Delaunay(portraitLandmarks, Warping.Dlib68Mesh.ConstraintEdges(), out _);
         _anchor = Anchors(portraitLandmarks);
         // tracked points off the face but on the portrait's head (hair, forehead above the brows): the outline follows them
         _onHead = [.. Enumerable.Range(0, _expansion.Length).Select(e =>
@@ -84,7 +83,6 @@ public sealed class Correspondences
         Similarity undoHead = _headMotion ? Similarity.Identity : HeadMotionAt(i).Inverse();
         for (int k = 0; k < _portrait.Length; k++)
             cur[k] = _portrait[k] + _align.ApplyLinear(undoHead.Apply(li[k]) - l0[k]);
-        Unfold(cur, i);
         int o = _portrait.Length;
         double iod = FaceLandmarks.InterOcularDistance(cur);
         for (int e = 0; e < _expansion.Length; e++)
@@ -119,40 +117,6 @@ public sealed class Correspondences
         for (int f = 0; f < _fixed.Length; f++) cur[o + f] = _fixed[f];
         return cur;
     }
-
-    private readonly Warping.Triangle[] _faceTris;
-    private const int UnfoldIterations = 12;
-    private const double UnfoldKeep = 0.7;
-
-    /// <summary>
-    /// The driver's offsets can turn over a triangle of the portrait's own landmarks where they lie nearly in line
-    /// (cage under a driver whose head tilts far back, cap13_edit2.mp4 at 25.8 s: the triangles 19-20-23 across his
-    /// brows and 17-0-18 at the temple turned over). Each corner of a turned-over triangle keeps UnfoldKeep of its offset from where the head's motion alone
-    /// puts it, until none is turned over (the inner lips' own triangles may collapse: a closing mouth).
-    /// </summary>
-    private void Unfold(PointD[] cur, int i)
-    {
-        Similarity? head = null;
-        for (int iter = 0; iter < UnfoldIterations; iter++)
-        {
-            var hit = new HashSet<int>();
-            foreach (var (a, b, c) in _faceTris)
-            {
-                if ((a >= 60 ? 1 : 0) + (b >= 60 ? 1 : 0) + (c >= 60 ? 1 : 0) >= 2) continue;
-                if (Math.Sign(Cross(_portrait[a], _portrait[b], _portrait[c])) == Math.Sign(Cross(cur[a], cur[b], cur[c]))) continue;
-                hit.Add(a); hit.Add(b); hit.Add(c);
-            }
-            if (hit.Count == 0) return;
-            head ??= _headMotion ? _align.Compose(HeadMotionAt(i)).Compose(_align.Inverse()) : Similarity.Identity;
-            foreach (int v in hit)
-            {
-                var h = head.Value.Apply(_portrait[v]);
-                cur[v] = h + UnfoldKeep * (cur[v] - h);
-            }
-        }
-    }
-
-    private static double Cross(PointD o, PointD a, PointD b) => (a.X - o.X) * (b.Y - o.Y) - (a.Y - o.Y) * (b.X - o.X);
 
     private static readonly int[] BrowIndices = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
     /// <summary>The eye landmark under each brow landmark (BrowIndices order).</summary>
