@@ -266,6 +266,53 @@ public class AnimationTests(ITestOutputHelper output)
         Assert.True(without.Moved < 0.4 * without.Expected, "without the outline the hair's top should stay pinned (the measure can fail)");
     }
 
+    /// <summary>
+    /// A tight crop has no picture beyond its face: under a driver leaning far back (cap13_edit2.mp4 from 17.6 s to
+    /// 25.9 s, head down and to 0.72 of its size) obama4_crop's forehead and ears were drawn into cones. The head's
+    /// motion beyond the framing's budget is damped. Measured on the warp's backward map: the share of the output that
+    /// magnifies the portrait more than twice in some direction (the map moves under half a portrait pixel per output
+    /// pixel), with the damping and without it (an infinite budget); and the face still follows the head.
+    /// </summary>
+    [Fact]
+    public void ATightCropIsNotStretchedByAFarLeaningDriver()
+    {
+        var driver = DriverTrack.Analyse(TestData.Sample("cap13_edit2.mp4"), Detector, new DriverTrack.Options { Start = 17.6, Duration = 8.3 });
+        using var portrait = Cv2.ImRead(TestData.Golden("images/obama4_crop.png"));
+        int last = driver.FrameCount - 1;
+        (double Stretched, double EyesMoved, double Budget) Run(double budget)
+        {
+            using var animator = new PortraitAnimator(portrait, "obama4_crop.png", driver, Detector,
+                new AnimationOptions { NeutralFrame = 0, FramingBudgetIod = budget, Details = false, Mouth = false });
+            using var frame = new Mat();
+            animator.Render(last, frame);
+            var mx = animator.WarpStage.MapX; var my = animator.WarpStage.MapY;
+            int stretched = 0, n = 0;
+            for (int y = 0; y < frame.Height - 1; y++)
+                for (int x = 0; x < frame.Width - 1; x++)
+                {
+                    double a = mx.At<float>(y, x + 1) - mx.At<float>(y, x), b = mx.At<float>(y + 1, x) - mx.At<float>(y, x);
+                    double c = my.At<float>(y, x + 1) - my.At<float>(y, x), d = my.At<float>(y + 1, x) - my.At<float>(y, x);
+                    // the smaller singular value of the map's Jacobian [[a b] [c d]]
+                    double p = a * a + b * b + c * c + d * d, q = Math.Abs(a * d - b * c);
+                    double smin = Math.Sqrt(Math.Max(0, (p - Math.Sqrt(Math.Max(0, p * p - 4 * q * q))) / 2));
+                    if (smin < 0.5) stretched++;
+                    n++;
+                }
+            var l0 = animator.PortraitFace.Landmarks; var li = animator.LandmarksAt(last);
+            double iod = FaceLandmarks.InterOcularDistance(l0);
+            double eyes = PointD.Distance(0.5 * (FaceLandmarks.LeftEyeCenter(li) + FaceLandmarks.RightEyeCenter(li)),
+                0.5 * (FaceLandmarks.LeftEyeCenter(l0) + FaceLandmarks.RightEyeCenter(l0))) / iod;
+            return (stretched / (double)n, eyes, animator.Points.HeadMotionBudgetIod);
+        }
+        var damped = Run(new AnimationOptions().FramingBudgetIod);
+        var free = Run(double.PositiveInfinity);
+        output.WriteLine($"magnified over 2x: {damped.Stretched:P1} of the output damped (budget {damped.Budget:0.00} IOD), {free.Stretched:P1} undamped; the eyes moved {damped.EyesMoved:0.00} IOD damped, {free.EyesMoved:0.00} undamped");
+        Assert.True(free.Stretched > 0.05, $"the measure should catch the undamped stretch: {free.Stretched:P1}");
+        // measured: 14.8 % against 44.5 % (the thin strip above the forehead still stretches as the face drops)
+        Assert.True(damped.Stretched < 0.4 * free.Stretched, $"{damped.Stretched:P1} of the output is stretched (undamped {free.Stretched:P1})");
+        Assert.True(damped.EyesMoved > 0.15, $"the face should still follow the head: the eyes moved {damped.EyesMoved:0.00} IOD");
+    }
+
     [Fact]
     public void TheHeadRegionHoldsTheHairAndNotTheBackground()
     {

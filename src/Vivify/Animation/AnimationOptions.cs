@@ -46,6 +46,13 @@ public sealed record AnimationOptions
     /// background stretches instead (see HeadRegion; audrey driven by cap13_edit2.mp4 leaning back: the top of her hair
     /// moved 122 px with it against 21 px without, her hair drawn up into a cone; eval self unchanged).</summary>
     public bool HeadOutline { get; init; } = true;
+    /// <summary>Head motion the portrait's framing takes undamped, as the distance its face box's corners move (IODs):
+    /// this plus <see cref="FramingRoomShare"/> times the room between the face box and the image's nearest border.
+    /// Beyond it the driver's head motion (not its expression) is damped softly, to at most 1.5 times it: a tight crop
+    /// has no picture beyond its face to move into view (cap13_edit2.mp4 leaning back to 0.72 of its size drew
+    /// obama4_crop's and kim1_crop's foreheads and ears into cones). PositiveInfinity: never damped.</summary>
+    public double FramingBudgetIod { get; init; } = 0.25;
+    public double FramingRoomShare { get; init; } = 0.5;
     /// <summary>Expansion points closer than this to one another are thinned out (in inter-ocular distances).</summary>
     public double ExpansionSpacingIod { get; init; } = 0.08;
     /// <summary>Also keep tracked points inside the face's landmark hull (cheeks, nose): measured to help (eval self).</summary>

@@ -65,6 +65,17 @@ public sealed class Correspondences
             .. Enumerable.Repeat(false, _outline.Length),
             .. Enumerable.Repeat(false, _fixed.Length)];
         _anchor = Anchors(portraitLandmarks);
+        // the face box (forehead included) and the room around it to the image's borders
+        {
+            double bx0 = portraitLandmarks.Min(p => p.X), bx1 = portraitLandmarks.Max(p => p.X);
+            double by0 = portraitLandmarks.Min(p => p.Y) - 0.7 * iod, by1 = portraitLandmarks.Max(p => p.Y);
+            _headBox = [new(bx0, by0), new(bx1, by0), new(bx0, by1), new(bx1, by1)];
+            double room = Math.Max(0, new[] { bx0, by0, width - 1 - bx1, height - 1 - by1 }.Min()) / iod;
+            HeadMotionBudgetIod = opt.FramingBudgetIod + opt.FramingRoomShare * room;
+        }
+        _portraitIod = iod;
+        _driverFaceCentre = FaceLandmarks.Mean(driver.Landmarks[neutralFrame]);
+        _followsHead = opt.HeadMotion ? FollowsHead() : new double[_expansion.Length];
         // tracked points off the face but on the portrait's head (hair, forehead above the brows): the outline follows them
         _onHead = [.. Enumerable.Range(0, _expansion.Length).Select(e =>
             head is not null && _anchor[e].A < 0 && head.Contains(Reference[portraitLandmarks.Length + e]))];
@@ -80,7 +91,9 @@ public sealed class Correspondences
         var cur = new PointD[Reference.Length];
         var l0 = _driver.Landmarks[_neutral];
         var li = _driver.Landmarks[i];
-        Similarity undoHead = _headMotion ? Similarity.Identity : HeadMotionAt(i).Inverse();
+        // without head motion the head's similarity is undone; with it, the part beyond what the portrait's framing
+        // can take is (HeadCorrection)
+        Similarity undoHead = _headMotion ? HeadCorrection(i) : HeadMotionAt(i).Inverse();
         for (int k = 0; k < _portrait.Length; k++)
             cur[k] = _portrait[k] + _align.ApplyLinear(undoHead.Apply(li[k]) - l0[k]);
         int o = _portrait.Length;
@@ -88,7 +101,9 @@ public sealed class Correspondences
         for (int e = 0; e < _expansion.Length; e++)
         {
             var traj = _driver.Points[_expansion[e]];
-            var moved = _headMotion ? Reference[o + e] + _align.ApplyLinear(traj[i] - traj[_neutral]) : Reference[o + e];
+            var ti = traj[i];
+            if (_headMotion && _followsHead[e] > 0) ti = ti + _followsHead[e] * (undoHead.Apply(ti) - ti);
+            var moved = _headMotion ? Reference[o + e] + _align.ApplyLinear(ti - traj[_neutral]) : Reference[o + e];
             if (_anchor[e] is var (a, b, c, wa, wb, wc) && a >= 0)
             {
                 // a point on the face follows its own flow while that agrees with the landmarks around it;
@@ -116,6 +131,62 @@ public sealed class Correspondences
         o += _outline.Length;
         for (int f = 0; f < _fixed.Length; f++) cur[o + f] = _fixed[f];
         return cur;
+    }
+
+    // ---- the head's motion against the portrait's framing ----
+    private readonly PointD[] _headBox;        // corners of the portrait's face box, forehead included
+    private readonly double _portraitIod;
+    private readonly PointD _driverFaceCentre;  // the driver's neutral landmarks' mean: the head motion's pivot
+    private readonly double[] _followsHead;    // per expansion point: how much of the head's motion it follows (0-1)
+
+    /// <summary>Head motion the portrait's framing takes without damping (IODs the face box's corners move; see
+    /// AnimationOptions.FramingBudgetIod).</summary>
+    public double HeadMotionBudgetIod { get; }
+
+    /// <summary>
+    /// A driver's head that moves further than the portrait's framing allows is damped: the face box's corners move at
+    /// most the budget, softly (up to 1.5 times it as the motion grows). Returns the driver-space correction (the damped
+    /// head motion after the real one undone); identity within the budget.
+    /// </summary>
+    private Similarity HeadCorrection(int i)
+    {
+        var h = HeadMotionAt(i);
+        var t = _align.Compose(h).Compose(_align.Inverse());
+        double d = _headBox.Max(c => PointD.Distance(t.Apply(c), c)) / _portraitIod, b = HeadMotionBudgetIod;
+        if (d <= b || double.IsInfinity(b)) return Similarity.Identity;
+        double allowed = b + 0.5 * b * Math.Tanh((d - b) / (0.5 * b));
+        return Damped(h, _driverFaceCentre, allowed / d).Compose(h.Inverse());
+    }
+
+    /// <summary>The similarity with its scale, turn and the pivot's shift taken to the power / share lambda.</summary>
+    private static Similarity Damped(Similarity h, PointD pivot, double lambda)
+    {
+        double s = Math.Pow(h.Scale, lambda), a = lambda * h.RotationRadians;
+        var shift = lambda * (h.Apply(pivot) - pivot);
+        double A = s * Math.Cos(a), B = s * Math.Sin(a);
+        // x -> pivot + shift + M (x - pivot)
+        return new Similarity(A, B, pivot.X + shift.X - (A * pivot.X - B * pivot.Y), pivot.Y + shift.Y - (B * pivot.X + A * pivot.Y));
+    }
+
+    /// <summary>Per tracked point, the share of the driver's head motion it follows (least squares over the clip,
+    /// clamped to 0-1): hair and face about 1, the background 0.</summary>
+    private double[] FollowsHead()
+    {
+        var heads = Enumerable.Range(0, _driver.FrameCount).Select(HeadMotionAt).ToArray();
+        var r = new double[_expansion.Length];
+        for (int e = 0; e < _expansion.Length; e++)
+        {
+            var traj = _driver.Points[_expansion[e]];
+            var q0 = traj[_neutral];
+            double num = 0, den = 0;
+            for (int i = 0; i < heads.Length; i++)
+            {
+                var hm = heads[i].Apply(q0) - q0; var m = traj[i] - q0;
+                num += hm.X * m.X + hm.Y * m.Y; den += hm.X * hm.X + hm.Y * hm.Y;
+            }
+            r[e] = den > 1e-6 ? Math.Clamp(num / den, 0, 1) : 0;
+        }
+        return r;
     }
 
     private static readonly int[] BrowIndices = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
