@@ -50,7 +50,8 @@ public sealed record AnimationOptions
     /// this plus <see cref="FramingRoomShare"/> times the room between the face box and the image's nearest border.
     /// Beyond it the driver's head motion (not its expression) is damped softly, to at most 1.5 times it: a tight crop
     /// has no picture beyond its face to move into view (cap13_edit2.mp4 leaning back to 0.72 of its size drew
-    /// obama4_crop's and kim1_crop's foreheads and ears into cones). PositiveInfinity: never damped.</summary>
+    /// obama4_crop's and kim1_crop's foreheads and ears into cones). PositiveInfinity: never damped; never without
+    /// expansion (the plain baseline).</summary>
     public double FramingBudgetIod { get; init; } = 0.25;
     public double FramingRoomShare { get; init; } = 0.5;
     /// <summary>Expansion points closer than this to one another are thinned out (in inter-ocular distances).</summary>

@@ -71,7 +71,8 @@ public sealed class Correspondences
             double by0 = portraitLandmarks.Min(p => p.Y) - 0.7 * iod, by1 = portraitLandmarks.Max(p => p.Y);
             _headBox = [new(bx0, by0), new(bx1, by0), new(bx0, by1), new(bx1, by1)];
             double room = Math.Max(0, new[] { bx0, by0, width - 1 - bx1, height - 1 - by1 }.Min()) / iod;
-            HeadMotionBudgetIod = opt.FramingBudgetIod + opt.FramingRoomShare * room;
+            // without expansion the points stay the plain baseline's: no damping
+            HeadMotionBudgetIod = opt.Expansion ? opt.FramingBudgetIod + opt.FramingRoomShare * room : double.PositiveInfinity;
         }
         _portraitIod = iod;
         _driverFaceCentre = FaceLandmarks.Mean(driver.Landmarks[neutralFrame]);
