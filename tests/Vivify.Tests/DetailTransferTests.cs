@@ -46,6 +46,14 @@ public class DetailTransferTests(ITestOutputHelper output)
         return r;
     }
 
+    /// <summary>The face with a forehead line: 25 % darker, 3 px thick, 0.72 IOD above the eyes, between the eye centres.</summary>
+    private static (Mat Image, int Y, int X0, int X1) WithForeheadLine(Mat img, PointD[] l, double iod)
+    {
+        var le = FaceLandmarks.LeftEyeCenter(l); var re = FaceLandmarks.RightEyeCenter(l);
+        int y0 = (int)Math.Round((le.Y + re.Y) / 2 - 0.72 * iod), x0 = (int)le.X, x1 = (int)re.X;
+        return (Darken(img, (x, y) => x >= x0 && x <= x1 && Math.Abs(y - y0) <= 1 ? 1 : 0, 0.25), y0, x0, x1);
+    }
+
     private static Mat Apply(DetailTransfer dt, Mat portrait, PointD[] outLm, Mat driver, PointD[] drvLm, int times = 6)
     {
         var o = new Mat();
@@ -75,10 +83,8 @@ public class DetailTransferTests(ITestOutputHelper output)
         var (img, l0, iod) = Face();
         using var _ = img;
         var li = BrowsRaised(l0, iod, 0.08);
-        // a forehead line: 25 % darker, 3 px thick, 0.72 IOD above the eyes, between the eye centres
-        var le = FaceLandmarks.LeftEyeCenter(l0); var re = FaceLandmarks.RightEyeCenter(l0);
-        int lineY = (int)Math.Round((le.Y + re.Y) / 2 - 0.72 * iod), x0 = (int)le.X, x1 = (int)re.X;
-        using var driver = Darken(img, (x, y) => x >= x0 && x <= x1 && Math.Abs(y - lineY) <= 1 ? 1 : 0, 0.25);
+        var (driver, lineY, x0, x1) = WithForeheadLine(img, l0, iod);
+        using var __ = driver;
         using var dt = new DetailTransfer(img, l0, l0);
         // the portrait is the neutral frame itself, animated to the driver's landmarks: the crease belongs where it was drawn
         using var result = Apply(dt, img, li, driver, li);
@@ -108,9 +114,8 @@ public class DetailTransferTests(ITestOutputHelper output)
         var (img, l0, iod) = Face();
         using var _ = img;
         var li = BrowsRaised(l0, iod, 0.08);
-        var le = FaceLandmarks.LeftEyeCenter(l0); var re = FaceLandmarks.RightEyeCenter(l0);
-        int lineY = (int)Math.Round((le.Y + re.Y) / 2 - 0.72 * iod), x0 = (int)le.X, x1 = (int)re.X;
-        using var creased = Darken(img, (x, y) => x >= x0 && x <= x1 && Math.Abs(y - lineY) <= 1 ? 1 : 0, 0.25);
+        var (creased, lineY, x0, x1) = WithForeheadLine(img, l0, iod);
+        using var __ = creased;
         // the brightening where the line was, output over portrait: per column the largest log factor within 0.2 IOD
         // of the line (the raised brows compress the forehead, so the line's place moves up on the output), averaged
         double Along(Mat portrait, DetailOptions o)
