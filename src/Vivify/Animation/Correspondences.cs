@@ -10,7 +10,9 @@
 // points on the head and the jaw's outline (inverse-distance weights), so hair the driver's
 // points do not reach moves with the head. Fixed points: a ring along the image border (and,
 // without expansion, a ring around the face). --no-head-motion removes the driver's head
-// similarity from the facial offsets and keeps expansion points still.
+// similarity from the facial offsets and keeps expansion points still; with head motion (and
+// expansion), the head's motion beyond what the portrait's framing takes is damped (HeadCorrection):
+// the landmarks and, by the share of the head's motion each follows, the tracked points.
 // Guarantees: Reference and Current(i) have the same length and order; the 68 landmarks first,
 // then expansion, then the brow band, then the head outline, then fixed; fixed points never
 // move; a tracked point on the face strays at most about twice StrayStartIod from where its
@@ -40,7 +42,6 @@ public sealed class Correspondences
     public PointD[] Reference { get; }
     public bool[] IsFacial { get; }
     public int ExpansionCount => _expansion.Length;
-    public int OutlineCount => _outline.Length;
     public int FixedCount => _fixed.Length;
     public Similarity Alignment => _align;
 
@@ -115,7 +116,6 @@ public sealed class Correspondences
                 double w = Math.Clamp((stray - StrayStartIod) / StrayStartIod, 0, 1);
                 moved = (1 - w) * moved + w * implied;
             }
-
             cur[o + e] = new PointD(Math.Clamp(moved.X, 1, _width - 2), Math.Clamp(moved.Y, 1, _height - 2));
         }
         o += _expansion.Length;

@@ -13,8 +13,9 @@
 //     than a crease (cast shadows, specularities) are rejected by a morphological opening; only
 //     skin the driver's landmarks deform keeps details (compression: 1 - smallest singular value
 //     of each triangle's affine map with head motion removed, where creases form; stretch, at
-//     half weight, where the neutral frame's creases smooth out); the map is smoothed over frames
-//     and clamped.
+//     half weight, where the neutral frame's creases smooth out); given the portrait, brightening is
+//     kept only as far as the portrait's own skin is dark there (a crease it has can smooth out, one
+//     it lacks cannot); the map is smoothed over frames and clamped.
 //  3. The cleaned map is warped to the output's landmarks (plus the portrait's forehead arc) and
 //     multiplies the output's B, G and R alike (luminance only: chromaticity is unchanged).
 // Requires: 68-point landmarks of the driver's neutral frame and image; per frame the driver's
