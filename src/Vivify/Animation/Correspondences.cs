@@ -246,13 +246,12 @@ public sealed class Correspondences
     private int[] SelectExpansion(double iod, AnimationOptions opt)
     {
         var hull = ConvexHull(_portrait);
-        double margin = 0.02 * Math.Min(_width, _height);
         var kept = new List<int>();
         var keptPos = new List<PointD>();
         for (int k = 0; k < _driver.Points.Count; k++)
         {
             var q = _align.Apply(_driver.Points[k][_neutral]);
-            if (q.X < margin || q.Y < margin || q.X > _width - 1 - margin || q.Y > _height - 1 - margin) continue;
+            if (!AwayFromBorder(q, _width, _height)) continue;
             if (!opt.ExpansionInsideFace && InsidePolygon(hull, q)) continue;
             if (_portrait.Min(p => PointD.Distance(p, q)) < opt.ExpansionMinDistanceIod * iod) continue;
             if (_band.Any(p => PointD.Distance(p, q) < opt.ExpansionMinDistanceIod * iod)) continue;
@@ -293,9 +292,16 @@ public sealed class Correspondences
     {
         var c = FaceLandmarks.Mean(face);
         double r = 1.6 * face.Max(p => PointD.Distance(p, c));
-        double m = 0.02 * Math.Min(width, height);
         return [.. Enumerable.Range(0, 16).Select(k => new PointD(c.X + r * Math.Cos(k * Math.PI / 8), c.Y + r * Math.Sin(k * Math.PI / 8)))
-            .Where(p => p.X > m && p.Y > m && p.X < width - 1 - m && p.Y < height - 1 - m)];
+            .Where(p => AwayFromBorder(p, width, height))];
+    }
+
+    /// <summary>True where a moving point may go: at least 2 % of the image's smaller side inside its border (the
+    /// border ring is fixed; a moving point on it would tear the frame's edge).</summary>
+    internal static bool AwayFromBorder(PointD p, int width, int height)
+    {
+        double m = 0.02 * Math.Min(width, height);
+        return p.X >= m && p.Y >= m && p.X <= width - 1 - m && p.Y <= height - 1 - m;
     }
 
     internal static PointD[] ConvexHull(IReadOnlyList<PointD> pts)

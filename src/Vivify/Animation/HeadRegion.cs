@@ -9,8 +9,8 @@
 // background); the connected part holding the face is the head.
 // Requires: a BGR portrait and its 68 landmarks. Guarantees: deterministic (a fixed seed); costs one GrabCut on
 // a small box (about 0.1-0.3 s once per portrait); Outline lies at least MarginIod outside the
-// head, above the mouth's level (the neck and shoulders do not move with the head), and inside
-// the image by BorderMargin; a portrait whose head cannot be told from the background (the
+// head, above the mouth's level (the neck and shoulders do not move with the head), and away
+// from the image's border (Correspondences.AwayFromBorder); a portrait whose head cannot be told from the background (the
 // segmentation covers most of the box) gives no outline and no region.
 using OpenCvSharp;
 using Vivify.Faces;
@@ -40,12 +40,13 @@ public sealed class HeadRegion : IDisposable
     private HeadRegion(Mat mask, Rect box, double scale, PointD[] outline, PointD mid, PointD up, double mouthLevel)
     { _mask = mask; _box = box; _scale = scale; Outline = outline; _mid = mid; _up = up; _mouthLevel = mouthLevel; }
 
-    private double HeightAboveEyes(PointD p) => (p - _mid).X * _up.X + (p - _mid).Y * _up.Y;
+    /// <summary>How far p lies above the eyes' midpoint, along the face's up direction (negative: below).</summary>
+    private static double Height(PointD p, PointD mid, PointD up) => (p - mid).X * up.X + (p - mid).Y * up.Y;
 
     /// <summary>True where the portrait pixel lies on the head (within the margin around it) above the mouth's level.</summary>
     public bool Contains(PointD p)
     {
-        if (HeightAboveEyes(p) < _mouthLevel) return false;
+        if (Height(p, _mid, _up) < _mouthLevel) return false;
         int x = (int)Math.Round((p.X - _box.X) * _scale), y = (int)Math.Round((p.Y - _box.Y) * _scale);
         return x >= 0 && y >= 0 && x < _mask.Width && y < _mask.Height && _mask.At<byte>(y, x) != 0;
     }
@@ -121,13 +122,11 @@ public sealed class HeadRegion : IDisposable
         // the outline, sampled along its length, above the mouth, inside the image
         Cv2.FindContours(head, out var contours, out _, RetrievalModes.External, ContourApproximationModes.ApproxNone);
         var outline = new List<PointD>();
-        double Height(PointD p) => (p - mid).X * up.X + (p - mid).Y * up.Y;
-        double mouthLevel = Height(FaceLandmarks.Mean(l.AsSpan(48, 20)));
+        double mouthLevel = Height(FaceLandmarks.Mean(l.AsSpan(48, 20)), mid, up);
         if (contours.Length > 0)
         {
             var contour = contours.OrderByDescending(c => c.Length).First();
             double step = SpacingIod * wIod, run = step;
-            double margin = 0.02 * Math.Min(portrait.Width, portrait.Height);
             for (int k = 1; k <= contour.Length; k++)
             {
                 var a = contour[k - 1]; var b = contour[k % contour.Length];
@@ -135,8 +134,8 @@ public sealed class HeadRegion : IDisposable
                 if (run < step) continue;
                 run = 0;
                 var p = new PointD(b.X / s + box.X, b.Y / s + box.Y);
-                if (Height(p) < mouthLevel) continue;
-                if (p.X < margin || p.Y < margin || p.X > portrait.Width - 1 - margin || p.Y > portrait.Height - 1 - margin) continue;
+                if (Height(p, mid, up) < mouthLevel) continue;
+                if (!Correspondences.AwayFromBorder(p, portrait.Width, portrait.Height)) continue;
                 outline.Add(p);
             }
         }
