@@ -84,6 +84,32 @@ public class MouthTransferTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ANarrowOpeningGetsNoDarkOutline()
+    {
+        // Everything flat grey: portrait, canvas and driver frame. Whatever the stage blends in must be that grey.
+        // A mouth parted a little (0.04 IOD) has a feathered blend mask that reaches pixels beyond the driver's warped
+        // interior; left black, they drew a dark, jagged outline around every opening.
+        var (drvFrame, drvLandmarks) = OpenMouthDriver();
+        drvFrame.SetTo(new Scalar(128, 128, 128));
+        using var _ = drvFrame;
+        using var audrey = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        var face = Detector.Detect(audrey)[0];
+        var parted = (PointD[])face.Landmarks.Clone();
+        double iod = FaceLandmarks.InterOcularDistance(parted);
+        foreach (int k in new[] { 65, 66, 67 }) parted[k] = parted[k] + new PointD(0, 0.04 * iod);
+        using var grey = new Mat(audrey.Size(), MatType.CV_8UC3, new Scalar(128, 128, 128));
+        var mouth = new MouthTransfer(grey, face.Landmarks) { OpenStart = 0.0, OpenFull = 0.01 };
+        using var canvas = grey.Clone();
+        for (int n = 0; n < 8; n++) mouth.Apply(canvas, parted, drvFrame, drvLandmarks);
+        using var g = canvas.CvtColor(ColorConversionCodes.BGR2GRAY);
+        Cv2.MinMaxLoc(g, out double lo, out double hi);
+        output.WriteLine($"opacity {mouth.LastAlpha:0.00}; darkest pixel {lo}, brightest {hi} (flat grey 128)");
+        Assert.True(mouth.LastAlpha > 0.9, "the parted mouth should show its interior");
+        Assert.InRange(lo, 126, 130);
+        Assert.InRange(hi, 126, 130);
+    }
+
+    [Fact]
     public void InteriorStaysInsideTheAnimatedInnerLipsAndFillsThem()
     {
         var (drvFrame, drvLandmarks) = OpenMouthDriver();

@@ -21,7 +21,7 @@ public sealed record CrossReenactmentResult(string Portrait, string Driver, int 
     double BorderChangeMax, double FarChangeMean, int OpenMouthFrames = 0, double OpenMouthGain = double.NaN)
 {
     /// <summary>A driver frame whose inner lips part at least this much more than in frame 0 (IODs) is open-mouthed.</summary>
-    public const double OpenMouthThreshold = Mouth.MouthTransfer.FullyOpenGap;
+    public const double OpenMouthThreshold = Mouth.MouthTransfer.OpenMouthGap;
 }
 
 public static class CrossReenactment

@@ -36,7 +36,7 @@ public sealed record SelfReenactmentResult(string Video, double Start, double Du
     public ScoreSummary? Expressive => ExpressiveFrames is { Count: > 0 } e ? ScoreSummary.Mean(e) : null;
     /// <summary>Frames whose inner lips part at least this much wider than the portrait's (IODs) count as open-mouthed
     /// (where the mouth stage shows the driver's interior fully).</summary>
-    public const double OpenMouthThreshold = Mouth.MouthTransfer.FullyOpenGap;
+    public const double OpenMouthThreshold = Mouth.MouthTransfer.OpenMouthGap;
     public IReadOnlyList<FrameScore> OpenMouthFrames => PerFrame.Where(f => f.MouthGap >= OpenMouthThreshold).ToList();
     public ScoreSummary? OpenMouth => OpenMouthFrames is { Count: > 0 } o ? ScoreSummary.Mean(o) : null;
 }
