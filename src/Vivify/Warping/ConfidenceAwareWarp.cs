@@ -5,8 +5,9 @@
 // BuildMap(current) fills MapX/MapY (for each output pixel, its source position in the
 // portrait) and Apply() resamples the portrait through them (bilinear, BORDER_REPLICATE).
 //
-// The map: first, fold-overs caused by untrusted points are undone by moving those points
-// (Untangler; facial and border points never move). Then the exact backward field is piecewise
+// The map: first, untrusted points that stray far from their trusted neighbours are held back
+// and fold-overs they cause are undone by moving them (Untangler; facial and border points
+// never move). Then the exact backward field is piecewise
 // affine (TriangleRaster: current triangles, barycentric coordinates, reference triangles; the
 // policy for folds that remain, among trusted points, is described there). With
 // D(x) = source(x) - x and d = signed distance of source(x) from the face hull (measured in the
@@ -93,6 +94,9 @@ public sealed class ConfidenceAwareWarp : IDisposable
     public Mat MapY { get; }
     public WarpFrameStats LastStats { get; private set; }
 
+    /// <summary>The points the last BuildMap warped by: the current points after the stray limit and untangling.</summary>
+    internal IReadOnlyList<PointD> PointsUsed { get; private set; } = [];
+
     public ConfidenceAwareWarp(int width, int height, ReadOnlySpan<PointD> reference, ReadOnlySpan<bool> isFacial,
         WarpOptions? options = null, ReadOnlySpan<(int A, int B)> constraintEdges = default)
     {
@@ -125,7 +129,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
         var pinned = new bool[_ref.Length];
         for (int i = 0; i < _ref.Length; i++)
             pinned[i] = isFacial[i] || _ref[i].X <= 0.5 || _ref[i].Y <= 0.5 || _ref[i].X >= width - 1.5 || _ref[i].Y >= height - 1.5;
-        _untangler = new Untangler(_tris, _ref, pinned, Options.UntangleIterations);
+        _untangler = new Untangler(_tris, _ref, pinned, Options.UntangleIterations, Options.StrayLimit);
 
         _maxRadius = Options.MaxRadiusPx(width, height);
         _ramp = Options.RampDistancePx(width, height);
@@ -193,7 +197,9 @@ public sealed class ConfidenceAwareWarp : IDisposable
             throw new ArgumentException($"expected {_ref.Length} current points, got {current.Length}", nameof(current));
         foreach (var p in current)
             if (!double.IsFinite(p.X) || !double.IsFinite(p.Y)) throw new ArgumentException($"current point is not finite: {p}", nameof(current));
-        _raster.Setup(_untangler.Apply(current));
+        var used = _untangler.Apply(current);
+        PointsUsed = used;
+        _raster.Setup(used);
     }
 
     /// <summary>Builds MapX/MapY for the current positions of the reference points (optimised path).</summary>

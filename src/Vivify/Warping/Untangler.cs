@@ -4,11 +4,21 @@
 // value; a 4x squeeze tears the image visibly even without flipping). Each movable vertex of a folded triangle is
 // reset to the position that restores its reference shape relative to its neighbours
 // (Laplacian coordinates: p_i = mean_j p_j + (r_i - mean_j r_j)), Gauss-Seidel, repeated until
-// nothing folds or the iteration limit is reached.
+// nothing folds or the iteration limit is reached. Before that, and at every step of it, a limit on
+// straying: each movable point has a clearance, its reference distance to the nearest trusted
+// structure (the nearest mesh edge between two pinned points, or the nearest pinned point). Where
+// its nearest trusted points put it (the weighted least-squares affine map of its AnchorCount
+// nearest pinned points, reference to current, applied to its reference position), it may approach
+// that structure by up to half of StrayLimit times its clearance unchanged; beyond that the
+// approach is compressed smoothly towards StrayLimit times it (below 1: it never reaches it).
+// A group of movable points that strays together (a driver's forehead points sliding down over
+// the brows as the head tilts far back) folds the mesh in a way the Laplacian pass cannot undo,
+// as each point's neighbours stray with it; the limit keeps each point on its side of its trusted
+// structure, and, being a smooth function of the input, it does not pop from frame to frame.
 // Requires: the reference triangulation and a pinned flag per point: facial points (trusted)
 // and points on the image border (which must stay fixed) are pinned, the rest movable.
 // Guarantees: pinned points are returned unchanged; movable points are changed only when they
-// belong to a folded triangle; the output is finite when the input is; never throws on
+// approach their trusted structure beyond half their limit or belong to a folded triangle; the output is finite when the input is; never throws on
 // geometry. Folds among pinned points only are left to the rasteriser's fold-over policy.
 using Vivify.Geometry;
 
@@ -26,9 +36,9 @@ internal sealed class Untangler
     private readonly PointD[] _cur;
     private readonly bool[] _mark, _moved;
 
-    public Untangler(Triangle[] triangles, PointD[] reference, bool[] pinned, int maxIterations)
+    public Untangler(Triangle[] triangles, PointD[] reference, bool[] pinned, int maxIterations, double strayLimit = 0)
     {
-        _tris = triangles; _ref = reference; _pinned = pinned; MaxIterations = maxIterations;
+        _tris = triangles; _ref = reference; _pinned = pinned; MaxIterations = maxIterations; StrayLimit = strayLimit;
         var sets = reference.Select(_ => new HashSet<int>()).ToArray();
         foreach (var (a, b, c) in triangles)
         {
@@ -50,7 +60,38 @@ internal sealed class Untangler
         _cur = new PointD[reference.Length];
         _mark = new bool[reference.Length];
         _moved = new bool[reference.Length];
+        // for each movable point, its nearest pinned points (reference positions) and their weights
+        var pinnedIdx = Enumerable.Range(0, reference.Length).Where(i => pinned[i]).ToArray();
+        _anchors = new int[reference.Length][];
+        _anchorWeights = new double[reference.Length][];
+        _clearance = new double[reference.Length];
+        _away = new PointD[reference.Length];
+        var pinnedEdges = triangles.SelectMany(t => new[] { (t.A, t.B), (t.B, t.C), (t.C, t.A) }).Where(e => pinned[e.Item1] && pinned[e.Item2]).Distinct().ToArray();
+        for (int i = 0; i < reference.Length; i++)
+        {
+            if (pinned[i] || pinnedIdx.Length < 3) { _anchors[i] = []; _anchorWeights[i] = []; continue; }
+            var near = pinnedIdx.OrderBy(j => PointD.Distance(reference[i], reference[j])).Take(AnchorCount).ToArray();
+            double scale = Math.Max(1, PointD.Distance(reference[i], reference[near[0]]));
+            _anchors[i] = near;
+            // the nearest trusted structure: the nearest mesh edge between two pinned points (or the nearest pinned point)
+            var nearest = reference[near[0]];
+            foreach (var (a, b) in pinnedEdges)
+            {
+                var q = Closest(reference[i], reference[a], reference[b]);
+                if (PointD.Distance(reference[i], q) < PointD.Distance(reference[i], nearest)) nearest = q;
+            }
+            _clearance[i] = PointD.Distance(reference[i], nearest);
+            _away[i] = _clearance[i] > 0 ? (1 / _clearance[i]) * (reference[i] - nearest) : new PointD(0, 0);
+            _anchorWeights[i] = [.. near.Select(j => { double d = PointD.Distance(reference[i], reference[j]) / scale; return 1 / (1e-3 + d * d); })];
+        }
     }
+
+    /// <summary>How many of the nearest pinned points say where a movable point belongs (see the header).</summary>
+    public const int AnchorCount = 6;
+    private readonly int[][] _anchors;
+    private readonly double[] _clearance;   // reference distance to the nearest trusted structure (see the header)
+    private readonly PointD[] _away;        // unit direction from that structure to the point (reference)
+    private readonly double[][] _anchorWeights;
 
     public int MaxIterations { get; }
 
@@ -94,9 +135,50 @@ internal sealed class Untangler
         current.CopyTo(_cur);
         MovedCount = 0;
         if (MaxIterations <= 0) return _cur;
-        var moved = _moved;
-        Array.Clear(moved);
-        for (int it = 0; it < MaxIterations; it++)
+        Array.Clear(_moved);
+        if (StrayLimit > 0) LimitStray();
+        Relax();
+        return _cur;
+    }
+
+    /// <summary>How close a movable point may come to its nearest trusted structure (see the header), as a share of its
+    /// clearance; 0: no limit.</summary>
+    public double StrayLimit { get; }
+
+    /// <summary>Number of points the last Apply pulled back towards their nearest pinned points.</summary>
+    public int LimitedCount { get; private set; }
+
+    private void LimitStray()
+    {
+        LimitedCount = 0;
+        for (int i = 0; i < _cur.Length; i++)
+        {
+            if (_anchors[i].Length == 0) continue;
+            if (Limited(i, _cur[i], out var p)) { _cur[i] = p; LimitedCount++; }
+        }
+    }
+
+    /// <summary>Point i at <paramref name="at"/>, held within its stray limit; false if it is within half of it (unchanged).</summary>
+    private bool Limited(int i, PointD at, out PointD held)
+    {
+        held = at;
+        if (StrayLimit <= 0 || _anchors[i].Length == 0) return false;
+        var attached = Attached(i);
+        var dev = at - attached;
+        // only the approach towards the nearest trusted structure is limited; sliding along it or away is free
+        double x = -(dev.X * _away[i].X + dev.Y * _away[i].Y);
+        double r = StrayLimit * _clearance[i], k = 0.5 * r;
+        if (x <= k || r <= 0) return false;
+        // unchanged up to half the limit, then compressed smoothly (C1) towards the limit
+        double y = k + (r - k) * Math.Tanh((x - k) / (r - k));
+        held = at + (x - y) * _away[i];
+        return true;
+    }
+
+    /// <summary>The Laplacian pass; true if some movable point still belongs to a folded triangle.</summary>
+    private bool Relax()
+    {
+        for (int it = 0; it <= MaxIterations; it++)
         {
             Array.Clear(_mark);
             bool any = false;
@@ -106,14 +188,54 @@ internal sealed class Untangler
                 if (!Crushed(t, _cur[a], _cur[b], _cur[c])) continue;
                 any |= Mark(a) | Mark(b) | Mark(c);
             }
-            if (!any) break;
+            if (!any) return false;
+            if (it == MaxIterations) return true;
             for (int i = 0; i < _cur.Length; i++)
             {
                 if (!_mark[i]) continue;
-                _cur[i] = Mean(_cur, _neighbours[i]) + _refOffset[i];
-                if (!moved[i]) { moved[i] = true; MovedCount++; }
+                // the Laplacian position, held within the stray limit (neighbours that strayed together would pull it across)
+                Limited(i, Mean(_cur, _neighbours[i]) + _refOffset[i], out _cur[i]);
+                if (!_moved[i]) { _moved[i] = true; MovedCount++; }
             }
         }
-        return _cur;
+        return true;
+    }
+
+    /// <summary>Point i's reference position under the weighted least-squares affine map (reference to current) of its
+    /// nearest pinned points; their weighted mean offset if those are (nearly) collinear.</summary>
+    private PointD Attached(int i)
+    {
+        var idx = _anchors[i]; var w = _anchorWeights[i];
+        var o = _ref[i];
+        // normal equations in coordinates relative to the point's reference position: [x y 1]
+        double sxx = 0, sxy = 0, sx = 0, syy = 0, sy = 0, s1 = 0, bx0 = 0, bx1 = 0, bx2 = 0, by0 = 0, by1 = 0, by2 = 0;
+        for (int k = 0; k < idx.Length; k++)
+        {
+            double x = _ref[idx[k]].X - o.X, y = _ref[idx[k]].Y - o.Y, u = _cur[idx[k]].X, v = _cur[idx[k]].Y, wk = w[k];
+            sxx += wk * x * x; sxy += wk * x * y; sx += wk * x; syy += wk * y * y; sy += wk * y; s1 += wk;
+            bx0 += wk * x * u; bx1 += wk * y * u; bx2 += wk * u;
+            by0 += wk * x * v; by1 += wk * y * v; by2 += wk * v;
+        }
+        // solve the 3x3 symmetric system M c = b for the constant term c2 (the image of the point itself)
+        double det = sxx * (syy * s1 - sy * sy) - sxy * (sxy * s1 - sy * sx) + sx * (sxy * sy - syy * sx);
+        double scale = sxx * syy * s1;
+        if (Math.Abs(det) <= 1e-9 * Math.Max(scale, 1e-12)) return new PointD(bx2 / s1, by2 / s1) + (o - WeightedMean(idx, w, _ref));
+        double C(double b0, double b1, double b2) =>
+            (sxx * (syy * b2 - sy * b1) - sxy * (sxy * b2 - sx * b1) + b0 * (sxy * sy - syy * sx)) / det;
+        return new PointD(C(bx0, bx1, bx2), C(by0, by1, by2));
+    }
+
+    private static PointD Closest(PointD p, PointD a, PointD b)
+    {
+        double dx = b.X - a.X, dy = b.Y - a.Y, l2 = dx * dx + dy * dy;
+        double t = l2 > 0 ? Math.Clamp(((p.X - a.X) * dx + (p.Y - a.Y) * dy) / l2, 0, 1) : 0;
+        return new PointD(a.X + t * dx, a.Y + t * dy);
+    }
+
+    private static PointD WeightedMean(int[] idx, double[] w, PointD[] p)
+    {
+        double x = 0, y = 0, s = 0;
+        for (int k = 0; k < idx.Length; k++) { x += w[k] * p[idx[k]].X; y += w[k] * p[idx[k]].Y; s += w[k]; }
+        return new PointD(x / s, y / s);
     }
 }

@@ -321,6 +321,69 @@ public class ConfidenceAwareWarpTests(ITestOutputHelper output)
         Assert.True(worst < 1e-3, $"untrusted points changed the face map by {worst} px");
     }
 
+    /// <summary>
+    /// A group of untrusted points that strays together (every non-facial point above the brows slides 100 px down,
+    /// past them, as a driver's forehead points did under a far head tilt) folds the mesh in a way the Laplacian
+    /// untangling cannot undo, since each point's neighbours moved with it. The stray limit holds each point on its
+    /// side of the trusted edges nearest it: every such point stays above the brows, and what still folds (slivers
+    /// between two of them and a far brow point) covers a small fraction of the area it did. An ordinary talking
+    /// frame (points that follow the head, with jitter) is left almost as it is.
+    /// </summary>
+    [Fact]
+    public void AGroupOfStrayingPointsIsHeldOnItsSideOfTheBrows()
+    {
+        var r = Scene.Reference;
+        int[] brows = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+        double BrowY(double x)
+        {
+            for (int j = 0; j + 1 < brows.Length; j++)
+            {
+                PointD a = r[brows[j]], b = r[brows[j + 1]];
+                if (x >= a.X && x <= b.X) return a.Y + (b.Y - a.Y) * (x - a.X) / Math.Max(1e-9, b.X - a.X);
+            }
+            return double.NaN;
+        }
+        var slid = Scene.Identity();
+        var moved = Enumerable.Range(0, Scene.Count).Where(i => !Scene.Facial[i] && !Scene.Border[i] && r[i].Y < BrowY(r[i].X)).ToArray();
+        foreach (int i in moved) slid[i] = slid[i] + new PointD(0, 100);
+        using var unlimited = MakeWarp(new WarpOptions { StrayLimit = 0 });
+        using var warp = MakeWarp();
+        double FlippedArea(ConfidenceAwareWarp w)
+        {
+            w.BuildMap(slid);
+            var u = w.PointsUsed; double sum = 0;
+            static double A(PointD a, PointD b, PointD c) => (b.X - a.X) * (c.Y - a.Y) - (b.Y - a.Y) * (c.X - a.X);
+            foreach (var t in w.Triangles)
+            {
+                double now = A(u[t.A], u[t.B], u[t.C]);
+                if (now * A(r[t.A], r[t.B], r[t.C]) < 0) sum += Math.Abs(now) / 2;
+            }
+            return sum;
+        }
+        double foldedUnlimited = FlippedArea(unlimited), folded = FlippedArea(warp);
+        int below = moved.Count(i => slid[i].Y > BrowY(r[i].X)), stillBelow = moved.Count(i => warp.PointsUsed[i].Y >= BrowY(r[i].X));
+        output.WriteLine($"{moved.Length} points above the brows slid 100 px down, {below} of them past the brows; flipped area: untangling alone {foldedUnlimited:0} px² ({unlimited.LastStats.FlippedTriangles} triangles), with the stray limit {folded:0} px² ({warp.LastStats.FlippedTriangles}); points still past the brows {stillBelow}");
+        Assert.True(below >= 8, "the slide should carry points past the brows");
+        Assert.True(foldedUnlimited > 1000, "the slide did not fold the mesh: the test tests nothing");
+        Assert.Equal(0, stillBelow);
+        Assert.True(folded < 0.1 * foldedUnlimited, $"the limit left {folded:0} px² folded");
+
+        // an ordinary talking frame: the limit changes nothing there
+        var talking = Scene.Talking();
+        unlimited.BuildMap(talking); warp.BuildMap(talking);
+        var ux = ToArray(unlimited.MapX); var uy = ToArray(unlimited.MapY); var wx = ToArray(warp.MapX); var wy = ToArray(warp.MapY);
+        double worst = 0; int changed = 0;
+        for (int i = 0; i < ux.Length; i++)
+        {
+            double d = Math.Max(Math.Abs(ux[i] - wx[i]), Math.Abs(uy[i] - wy[i]));
+            worst = Math.Max(worst, d);
+            if (d > 0.5) changed++;
+        }
+        double share = (double)changed / ux.Length;
+        output.WriteLine($"talking frame: map changed by more than 0.5 px on {100 * share:0.00} % of the image (largest {worst:0.00} px: a point jittered towards a brow it lies a few pixels above)");
+        Assert.True(share < 0.01, $"the limit changed an ordinary frame's map on {100 * share:0.0} % of the image");
+    }
+
     [Fact]
     public void RejectsMismatchedInput()
     {
