@@ -134,7 +134,7 @@ public class AnimationTests(ITestOutputHelper output)
     /// the skin between a brow and a tracked point at the glabella was squashed. Measured: the
     /// largest vertical step (grey levels, 99.5th percentile) in the band above the brows, against
     /// the same band in the portrait; and without the brows' clearance and the warp's stray limit, the
-    /// measure catches it (the clearance alone prevents it; the stray limit alone halves it).
+    /// measure catches it (the clearance alone prevents it; the stray limit alone reduces it).
     /// </summary>
     [Fact]
     public void RaisedBrowsDoNotTearTheForehead()

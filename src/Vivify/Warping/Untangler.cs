@@ -7,7 +7,7 @@
 // nothing folds or the iteration limit is reached. Before that, and at every step of it, a limit on
 // straying: each movable point has a clearance, its reference distance to the nearest trusted
 // structure (the nearest mesh edge between two pinned points, or the nearest pinned point). Where
-// its nearest trusted points put it (the weighted least-squares affine map of its AnchorCount
+// its nearest trusted points put it (the weighted least-squares similarity of its AnchorCount
 // nearest pinned points, reference to current, applied to its reference position), it may approach
 // that structure by up to half of StrayLimit times its clearance unchanged; beyond that the
 // approach is compressed smoothly towards StrayLimit times it (below 1: it never reaches it).
@@ -18,8 +18,8 @@
 // Requires: the reference triangulation and a pinned flag per point: facial points (trusted)
 // and points on the image border (which must stay fixed) are pinned, the rest movable.
 // Guarantees: pinned points are returned unchanged; movable points are changed only when they
-// approach their trusted structure beyond half their limit or belong to a folded triangle; the output is finite when the input is; never throws on
-// geometry. Folds among pinned points only are left to the rasteriser's fold-over policy.
+// approach their trusted structure beyond half their limit or belong to a folded triangle; the
+// output is finite when the input is; never throws on geometry. Folds among pinned points only are left to the rasteriser's fold-over policy.
 using Vivify.Geometry;
 
 namespace Vivify.Warping;
@@ -136,27 +136,34 @@ internal sealed class Untangler
         MovedCount = 0;
         if (MaxIterations <= 0) return _cur;
         Array.Clear(_moved);
-        if (StrayLimit > 0) LimitStray();
-        Relax();
+        if (StrayLimit > 0)
+            for (int i = 0; i < _cur.Length; i++)
+                if (Limited(i, _cur[i], out var held)) _cur[i] = held;
+        for (int it = 0; it < MaxIterations; it++)
+        {
+            Array.Clear(_mark);
+            bool any = false;
+            for (int t = 0; t < _tris.Length; t++)
+            {
+                var (a, b, c) = _tris[t];
+                if (!Crushed(t, _cur[a], _cur[b], _cur[c])) continue;
+                any |= Mark(a) | Mark(b) | Mark(c);
+            }
+            if (!any) break;
+            for (int i = 0; i < _cur.Length; i++)
+            {
+                if (!_mark[i]) continue;
+                // the Laplacian position, held within the stray limit (neighbours that strayed together would pull it across)
+                Limited(i, Mean(_cur, _neighbours[i]) + _refOffset[i], out _cur[i]);
+                if (!_moved[i]) { _moved[i] = true; MovedCount++; }
+            }
+        }
         return _cur;
     }
 
     /// <summary>How close a movable point may come to its nearest trusted structure (see the header), as a share of its
     /// clearance; 0: no limit.</summary>
     public double StrayLimit { get; }
-
-    /// <summary>Number of points the last Apply pulled back towards their nearest pinned points.</summary>
-    public int LimitedCount { get; private set; }
-
-    private void LimitStray()
-    {
-        LimitedCount = 0;
-        for (int i = 0; i < _cur.Length; i++)
-        {
-            if (_anchors[i].Length == 0) continue;
-            if (Limited(i, _cur[i], out var p)) { _cur[i] = p; LimitedCount++; }
-        }
-    }
 
     /// <summary>Point i at <paramref name="at"/>, held within its stray limit; false if it is within half of it (unchanged).</summary>
     private bool Limited(int i, PointD at, out PointD held)
@@ -175,54 +182,22 @@ internal sealed class Untangler
         return true;
     }
 
-    /// <summary>The Laplacian pass; true if some movable point still belongs to a folded triangle.</summary>
-    private bool Relax()
-    {
-        for (int it = 0; it <= MaxIterations; it++)
-        {
-            Array.Clear(_mark);
-            bool any = false;
-            for (int t = 0; t < _tris.Length; t++)
-            {
-                var (a, b, c) = _tris[t];
-                if (!Crushed(t, _cur[a], _cur[b], _cur[c])) continue;
-                any |= Mark(a) | Mark(b) | Mark(c);
-            }
-            if (!any) return false;
-            if (it == MaxIterations) return true;
-            for (int i = 0; i < _cur.Length; i++)
-            {
-                if (!_mark[i]) continue;
-                // the Laplacian position, held within the stray limit (neighbours that strayed together would pull it across)
-                Limited(i, Mean(_cur, _neighbours[i]) + _refOffset[i], out _cur[i]);
-                if (!_moved[i]) { _moved[i] = true; MovedCount++; }
-            }
-        }
-        return true;
-    }
-
-    /// <summary>Point i's reference position under the weighted least-squares affine map (reference to current) of its
-    /// nearest pinned points; their weighted mean offset if those are (nearly) collinear.</summary>
+    /// <summary>Point i's reference position under the weighted least-squares similarity (reference to current) of its
+    /// nearest pinned points: well posed even where those lie nearly on a line (a stretch of the jaw, the image border).</summary>
     private PointD Attached(int i)
     {
         var idx = _anchors[i]; var w = _anchorWeights[i];
-        var o = _ref[i];
-        // normal equations in coordinates relative to the point's reference position: [x y 1]
-        double sxx = 0, sxy = 0, sx = 0, syy = 0, sy = 0, s1 = 0, bx0 = 0, bx1 = 0, bx2 = 0, by0 = 0, by1 = 0, by2 = 0;
+        var cr = WeightedMean(idx, w, _ref); var cc = WeightedMean(idx, w, _cur);
+        double sxx = 0, sa = 0, sb = 0;
         for (int k = 0; k < idx.Length; k++)
         {
-            double x = _ref[idx[k]].X - o.X, y = _ref[idx[k]].Y - o.Y, u = _cur[idx[k]].X, v = _cur[idx[k]].Y, wk = w[k];
-            sxx += wk * x * x; sxy += wk * x * y; sx += wk * x; syy += wk * y * y; sy += wk * y; s1 += wk;
-            bx0 += wk * x * u; bx1 += wk * y * u; bx2 += wk * u;
-            by0 += wk * x * v; by1 += wk * y * v; by2 += wk * v;
+            double x = _ref[idx[k]].X - cr.X, y = _ref[idx[k]].Y - cr.Y, u = _cur[idx[k]].X - cc.X, v = _cur[idx[k]].Y - cc.Y;
+            sxx += w[k] * (x * x + y * y); sa += w[k] * (x * u + y * v); sb += w[k] * (x * v - y * u);
         }
-        // solve the 3x3 symmetric system M c = b for the constant term c2 (the image of the point itself)
-        double det = sxx * (syy * s1 - sy * sy) - sxy * (sxy * s1 - sy * sx) + sx * (sxy * sy - syy * sx);
-        double scale = sxx * syy * s1;
-        if (Math.Abs(det) <= 1e-9 * Math.Max(scale, 1e-12)) return new PointD(bx2 / s1, by2 / s1) + (o - WeightedMean(idx, w, _ref));
-        double C(double b0, double b1, double b2) =>
-            (sxx * (syy * b2 - sy * b1) - sxy * (sxy * b2 - sx * b1) + b0 * (sxy * sy - syy * sx)) / det;
-        return new PointD(C(bx0, bx1, bx2), C(by0, by1, by2));
+        var d = _ref[i] - cr;
+        if (sxx <= 1e-12) return cc + d;
+        double a = sa / sxx, b = sb / sxx;
+        return new PointD(cc.X + a * d.X - b * d.Y, cc.Y + b * d.X + a * d.Y);
     }
 
     private static PointD Closest(PointD p, PointD a, PointD b)

@@ -40,7 +40,7 @@ public sealed record WarpOptions
 
     /// <summary>
     /// How close a non-facial, non-border point may come to the trusted structure nearest it (the nearest mesh edge
-    /// between facial or border points), relative to where its nearest trusted points' affine map puts it, as a
+    /// between facial or border points), relative to where its nearest trusted points' similarity puts it, as a
     /// share of its distance from that structure: the approach is unchanged up to half of this share, then
     /// compressed smoothly towards it (0: no limit). Sliding along the structure or away from it is free. A group
     /// of tracked points straying together folds the mesh in a way untangling alone cannot undo: cap13_edit2's
