@@ -46,7 +46,7 @@ public sealed record WarpOptions
     /// of tracked points straying together folds the mesh in a way untangling alone cannot undo: cap13_edit2's
     /// driver tilting far back at 25.8 s slid his forehead points down over cage's brow, a fold with a jagged edge.
     /// At 0.8 the fold is gone (and no point can reach its structure) with self-reenactment unchanged: franck
-    /// 20-30 s 27.31 dB / 0.643 px, cap12 0-12 s 30.65, cap13 27.86.
+    /// 20-30 s 27.30 dB / 0.643 px, cap12 0-12 s 30.65, cap13 27.86.
     /// </summary>
     public double StrayLimit { get; init; } = 0.8;
 
