@@ -106,12 +106,11 @@ public sealed class MouthTransfer
             using var tri = new Mat();
             Cv2.WarpAffine(driver, tri, m, roi.Size, InterpolationFlags.Linear, BorderTypes.Replicate);
             var corners = d.Select(p => new Point((int)Math.Round(p.X), (int)Math.Round(p.Y))).ToArray();
-            using var bandMask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
-            Cv2.FillConvexPoly(bandMask, corners, Scalar.All(255), LineTypes.Link8);
-            Cv2.Polylines(bandMask, [corners], true, Scalar.All(255), band, LineTypes.Link8);
-            tri.CopyTo(around, bandMask);
             using var triMask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
             Cv2.FillConvexPoly(triMask, corners, Scalar.All(255), LineTypes.Link8);
+            using var bandMask = triMask.Clone();
+            Cv2.Polylines(bandMask, [corners], true, Scalar.All(255), band, LineTypes.Link8);
+            tri.CopyTo(around, bandMask);
             tri.CopyTo(warped, triMask);
             covered.SetTo(Scalar.All(255), triMask);
         }
