@@ -6,7 +6,7 @@
 // inside the portrait's landmark hull count as facial (trusted: flow on skin texture), the rest
 // not. Brow band (with expansion): a facial point below each brow landmark, on the brow's lower
 // edge, moving with it. Head outline (with expansion and a HeadRegion): points just outside the
-// portrait's segmented head where no tracked point is near, moving with the nearest tracked
+// portrait's segmented head where no tracked point near its edge is near, moving with the nearest tracked
 // points on the head and the jaw's outline (inverse-distance weights), so hair the driver's
 // points do not reach moves with the head. Fixed points: a ring along the image border (and,
 // without expansion, a ring around the face). --no-head-motion removes the driver's head
@@ -56,7 +56,7 @@ public sealed class Correspondences
         _expansion = opt.Expansion ? SelectExpansion(iod, opt) : [];
         _fixed = [.. BorderRing(width, height), .. opt.Expansion ? [] : FaceRing(portraitLandmarks, width, height)];
         var expansionRef = _expansion.Select(k => _align.Apply(driver.Points[k][neutralFrame])).ToArray();
-        _outline = opt.Expansion && head is not null ? SelectOutline(head.Outline, [.. portraitLandmarks, .. expansionRef, .. _band], expansionRef, iod, opt) : [];
+        _outline = opt.Expansion && head is not null ? SelectOutline(head.Outline, [.. portraitLandmarks, .. expansionRef, .. _band], expansionRef, iod, opt, head) : [];
         Reference = [.. portraitLandmarks, .. expansionRef, .. _band, .. _outline, .. _fixed];
         // Tracked points on the face itself are as trustworthy as landmarks (flow on skin texture).
         var hull = ConvexHull(portraitLandmarks);
@@ -264,14 +264,22 @@ public sealed class Correspondences
 
     /// <summary>The head outline's points that keep clear of the other moving points (a point crowding one would make a
     /// sliver triangle).</summary>
-    private static PointD[] SelectOutline(PointD[] outline, PointD[] others, PointD[] tracked, double iod, AnimationOptions opt) =>
-        [.. outline.Where(q => others.All(p => PointD.Distance(p, q) >= opt.ExpansionMinDistanceIod * iod)
-            && tracked.All(p => PointD.Distance(p, q) >= OutlineClearanceIod * iod))];
-    /// <summary>Outline points are placed only where no tracked point lies within this distance (IODs): there the
-    /// driver's own flow knows better how the head's edge moves (a turning head's silhouette moves less than its hair's
-    /// texture). Measured (eval self franck.mp4 20-30 s, face PSNR): outline points everywhere 26.64 dB, clear of
-    /// tracked points by 0.35 IOD 27.31, none 27.30.</summary>
+    private static PointD[] SelectOutline(PointD[] outline, PointD[] others, PointD[] tracked, double iod, AnimationOptions opt, HeadRegion head)
+    {
+        var edge = tracked.Where(p => head.DepthInside(p) <= OutlineEdgeDepthIod * iod).ToArray();
+        return [.. outline.Where(q => others.All(p => PointD.Distance(p, q) >= opt.ExpansionMinDistanceIod * iod)
+            && edge.All(p => PointD.Distance(p, q) >= OutlineClearanceIod * iod))];
+    }
+    /// <summary>Outline points are placed only where no tracked point near the head's edge lies within this distance
+    /// (IODs): there the driver's own flow knows better how the head's edge moves (a turning head's silhouette moves
+    /// less than its hair's texture). Measured (eval self franck.mp4 20-30 s, face PSNR): outline points everywhere
+    /// 26.64 dB, clear of tracked points by 0.35 IOD 27.31, none 27.30.</summary>
     private const double OutlineClearanceIod = 0.35;
+    /// <summary>Only tracked points within this depth (IODs) of the head's grown outline stand in for it: one deeper in
+    /// the hair does not tell how the edge moves. audrey driven by cap13_edit2.mp4 leaning back (25.8 s) had lost the
+    /// outline at the top-left corner of her hair to tracked points 0.3 IOD deep in it, and the corner, left to move
+    /// with the still border, stuck out as a spike. Self-reenactment unchanged (franck, cap12_edit, cap13_edit2).</summary>
+    private const double OutlineEdgeDepthIod = 0.25;
 
     /// <summary>Fixed points along the border, corners included, about every eighth of a side.</summary>
     public static PointD[] BorderRing(int width, int height, int perSide = 8)

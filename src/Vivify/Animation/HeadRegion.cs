@@ -51,7 +51,17 @@ public sealed class HeadRegion : IDisposable
         return x >= 0 && y >= 0 && x < _mask.Width && y < _mask.Height && _mask.At<byte>(y, x) != 0;
     }
 
-    public void Dispose() => _mask.Dispose();
+    /// <summary>How far inside the head (grown by the margin) p lies, in portrait pixels; 0 outside it.</summary>
+    public double DepthInside(PointD p)
+    {
+        int x = (int)Math.Round((p.X - _box.X) * _scale), y = (int)Math.Round((p.Y - _box.Y) * _scale);
+        if (x < 0 || y < 0 || x >= _mask.Width || y >= _mask.Height) return 0;
+        if (_depth is null) { _depth = new Mat(); Cv2.DistanceTransform(_mask, _depth, DistanceTypes.L2, DistanceTransformMasks.Precise); }
+        return _depth.At<float>(y, x) / _scale;
+    }
+    private Mat? _depth;               // distance to the nearest pixel off the head, work scale (made on first use)
+
+    public void Dispose() { _mask.Dispose(); _depth?.Dispose(); }
 
     /// <summary>The head of the portrait's face, or null where it cannot be told from the background.</summary>
     public static HeadRegion? Find(Mat portrait, ReadOnlySpan<PointD> landmarks)

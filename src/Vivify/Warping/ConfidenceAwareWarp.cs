@@ -127,9 +127,13 @@ public sealed class ConfidenceAwareWarp : IDisposable
         MissingConstraintEdges = missing;
         _raster = new TriangleRaster(_tris, _ref);
         var pinned = new bool[_ref.Length];
+        var border = new bool[_ref.Length];
         for (int i = 0; i < _ref.Length; i++)
-            pinned[i] = isFacial[i] || _ref[i].X <= 0.5 || _ref[i].Y <= 0.5 || _ref[i].X >= width - 1.5 || _ref[i].Y >= height - 1.5;
-        _untangler = new Untangler(_tris, _ref, pinned, Options.UntangleIterations, Options.StrayLimit);
+        {
+            border[i] = _ref[i].X <= 0.5 || _ref[i].Y <= 0.5 || _ref[i].X >= width - 1.5 || _ref[i].Y >= height - 1.5;
+            pinned[i] = isFacial[i] || border[i];
+        }
+        _untangler = new Untangler(_tris, _ref, pinned, Options.UntangleIterations, Options.StrayLimit, border);
 
         _maxRadius = Options.MaxRadiusPx(width, height);
         _ramp = Options.RampDistancePx(width, height);
