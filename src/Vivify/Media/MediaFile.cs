@@ -1,7 +1,8 @@
 // MediaFile: opens the user's images and videos with clear errors.
 // Requires: OpenCV (OpenCvSharp) with its FFmpeg video backend.
 // Guarantees: every failure is a VivifyException naming the file and the problem (missing, empty,
-// not an image or video, no decodable frame, too many pixels); images come back as 8-bit BGR.
+// not an image or video, no decodable frame, too many pixels); images come back as 8-bit BGR, a
+// transparent image (PNG, WebP or TIFF with alpha: a cut-out portrait) laid over white.
 using OpenCvSharp;
 
 namespace Vivify.Media;
@@ -38,7 +39,47 @@ public static class MediaFile
             m.Dispose();
             throw new VivifyException(path, msg);
         }
+        if (MayHaveAlpha(path))
+        {
+            using var raw = Cv2.ImRead(path, ImreadModes.Unchanged);
+            if (!raw.Empty() && raw.Channels() == 4 && raw.Size() == m.Size()) LayOverWhite(m, raw);
+        }
         return m;
+    }
+
+    /// <summary>
+    /// A cut-out portrait's transparent pixels keep whatever colour the editor left under them (often black); without
+    /// their alpha they would show as a black or ragged backdrop. <paramref name="bgr"/> (8-bit, the colour read of the
+    /// file) becomes the picture laid over white by the alpha of <paramref name="raw"/> (the file's own channels, any depth).
+    /// </summary>
+    private static void LayOverWhite(Mat bgr, Mat raw)
+    {
+        double unit = raw.Depth() switch { MatType.CV_16U => 65535, MatType.CV_32F => 1, _ => 255 };
+        using var alpha = raw.ExtractChannel(3);
+        using var a = new Mat();
+        alpha.ConvertTo(a, MatType.CV_32F, 1 / unit);
+        using var a3 = new Mat();
+        Cv2.Merge([a, a, a], a3);
+        using var colour = new Mat();
+        bgr.ConvertTo(colour, MatType.CV_32FC3);
+        using var over = new Mat();
+        Cv2.Multiply(colour, a3, over);
+        using var back = new Mat();
+        Cv2.Subtract(Scalar.All(1), a3, back);
+        Cv2.ScaleAdd(back, 255, over, over);
+        over.ConvertTo(bgr, MatType.CV_8UC3);
+    }
+
+    /// <summary>PNG, WebP or TIFF by their first bytes: the formats that can carry an alpha channel.</summary>
+    private static bool MayHaveAlpha(string path)
+    {
+        var head = new byte[12];
+        using (var f = File.OpenRead(path)) if (f.Read(head, 0, head.Length) < head.Length) return false;
+        bool png = head[0] == 0x89 && head[1] == (byte)'P' && head[2] == (byte)'N' && head[3] == (byte)'G';
+        bool webp = head[0] == (byte)'R' && head[1] == (byte)'I' && head[2] == (byte)'F' && head[3] == (byte)'F'
+            && head[8] == (byte)'W' && head[9] == (byte)'E' && head[10] == (byte)'B' && head[11] == (byte)'P';
+        bool tiff = (head[0] == (byte)'I' && head[1] == (byte)'I' && head[2] == 42 && head[3] == 0) || (head[0] == (byte)'M' && head[1] == (byte)'M' && head[2] == 0 && head[3] == 42);
+        return png || webp || tiff;
     }
 
     /// <summary>Reads the pixel size from the header without decoding (0,0 when unknown).</summary>

@@ -1,0 +1,54 @@
+using OpenCvSharp;
+using Vivify.Media;
+
+namespace Vivify.Tests;
+
+public class MediaFileTests
+{
+    /// <summary>
+    /// A cut-out portrait (a PNG whose backdrop is transparent, the colour under it black, as background removers leave
+    /// it) is laid over white: the transparent part reads white, a half-transparent strip half way to white, the opaque
+    /// part exactly as drawn; at 16 bits per channel too. An image without alpha is read as before, bit for bit.
+    /// </summary>
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void ATransparentPortraitIsLaidOverWhite(int bits)
+    {
+        using var photo = Cv2.ImRead(TestData.Golden("images/cage.png"));
+        int w = photo.Width, q = w / 4;
+        using var alpha = new Mat(photo.Size(), MatType.CV_8UC1, Scalar.All(255));
+        alpha[new Rect(0, 0, q, photo.Height)].SetTo(Scalar.All(0));
+        alpha[new Rect(q, 0, 20, photo.Height)].SetTo(Scalar.All(128));
+        using var cut = photo.Clone();
+        cut[new Rect(0, 0, q, photo.Height)].SetTo(Scalar.All(0));       // black under the transparent part
+        using var bgra = new Mat();
+        Cv2.Merge([.. cut.Split(), alpha], bgra);
+        if (bits == 16) bgra.ConvertTo(bgra, MatType.CV_16UC4, 257);
+        var file = Path.Combine(CliRunner.TempDir(), "cutout.png");
+        Cv2.ImWrite(file, bgra);
+
+        using var read = MediaFile.LoadImage(file);
+        Assert.Equal(MatType.CV_8UC3, read.Type());
+        using var white = new Mat(); Cv2.InRange(read[new Rect(0, 0, q, photo.Height)], Scalar.All(255), Scalar.All(255), white);
+        Assert.Equal(q * photo.Height, Cv2.CountNonZero(white));
+        // half transparent: half way between the photo and white (within rounding)
+        using var expected = new Mat(); Cv2.AddWeighted(cut[new Rect(q, 0, 20, photo.Height)], 128 / 255.0, new Mat(photo.Height, 20, MatType.CV_8UC3, Scalar.All(255)), 127 / 255.0, 0, expected);
+        using var d = new Mat(); Cv2.Absdiff(read[new Rect(q, 0, 20, photo.Height)], expected, d);
+        d.MinMaxLoc(out double _, out double worst);
+        Assert.True(worst <= 1, $"half-transparent strip off by {worst} grey levels");
+        // opaque: exactly the photo
+        using var rest = new Mat(); Cv2.Absdiff(read[new Rect(q + 20, 0, w - q - 20, photo.Height)], photo[new Rect(q + 20, 0, w - q - 20, photo.Height)], rest);
+        Assert.Equal(0, Cv2.CountNonZero(rest.Reshape(1)));
+    }
+
+    [Fact]
+    public void AnOpaqueImageIsReadAsItIs()
+    {
+        var file = TestData.Golden("images/cage.png");
+        using var plain = Cv2.ImRead(file, ImreadModes.Color);
+        using var read = MediaFile.LoadImage(file);
+        using var d = new Mat(); Cv2.Absdiff(read, plain, d);
+        Assert.Equal(0, Cv2.CountNonZero(d.Reshape(1)));
+    }
+}
