@@ -54,20 +54,21 @@ public static class MediaFile
     /// </summary>
     private static void LayOverWhite(Mat bgr, Mat raw)
     {
-        double unit = raw.Depth() switch { MatType.CV_16U => 65535, MatType.CV_32F => 1, _ => 255 };
-        using var alpha = raw.ExtractChannel(3);
-        using var a = new Mat();
-        alpha.ConvertTo(a, MatType.CV_32F, 1 / unit);
-        using var a3 = new Mat();
-        Cv2.Merge([a, a, a], a3);
-        using var colour = new Mat();
-        bgr.ConvertTo(colour, MatType.CV_32FC3);
-        using var over = new Mat();
-        Cv2.Multiply(colour, a3, over);
-        using var back = new Mat();
-        Cv2.Subtract(Scalar.All(1), a3, back);
-        Cv2.ScaleAdd(back, 255, over, over);
-        over.ConvertTo(bgr, MatType.CV_8UC3);
+        // row by row, in place: no full-size floating-point copies of a large image
+        using var a = raw.ExtractChannel(3);
+        if (a.Depth() != MatType.CV_8U) a.ConvertTo(a, MatType.CV_8U, a.Depth() == MatType.CV_16U ? 1 / 257.0 : 255);
+        int w = bgr.Width;
+        Parallel.For(0, bgr.Height, y =>
+        {
+            Span<byte> px; ReadOnlySpan<byte> al;
+            unsafe { px = new Span<byte>((byte*)bgr.Ptr(y), 3 * w); al = new ReadOnlySpan<byte>((byte*)a.Ptr(y), w); }
+            for (int x = 0; x < w; x++)
+            {
+                int k = al[x];
+                if (k == 255) continue;
+                for (int c = 0; c < 3; c++) px[3 * x + c] = (byte)((px[3 * x + c] * k + 255 * (255 - k) + 127) / 255);
+            }
+        });
     }
 
     /// <summary>PNG, WebP or TIFF by their first bytes: the formats that can carry an alpha channel.</summary>
