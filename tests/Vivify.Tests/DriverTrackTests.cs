@@ -114,14 +114,9 @@ public class DriverTrackTests(ITestOutputHelper output)
         using (var reader = new VideoReader(video))
             foreach (var f in reader.Frames(20, 10))
                 using (f) if (read.Count < tracked.FrameCount) read.Add(Vivify.Evaluation.SelfReenactment.LandmarksOn(f.Image, tracked.Landmarks[read.Count], Detector));
-        double Correlation(List<PointD[]> a)
-        {
-            var x = a.Take(read.Count).Select(Vivify.Evaluation.CrossReenactment.Mouth).ToArray();
-            var y = read.Select(Vivify.Evaluation.CrossReenactment.Mouth).ToArray();
-            double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
-            for (int i = 0; i < x.Length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) * (x[i] - mx); syy += (y[i] - my) * (y[i] - my); }
-            return sxy / Math.Sqrt(sxx * syy);
-        }
+        double Correlation(List<PointD[]> a) => Vivify.Evaluation.CrossReenactment.Follow(
+            a.Take(read.Count).Select(Vivify.Evaluation.CrossReenactment.Mouth).ToArray(),
+            read.Select(Vivify.Evaluation.CrossReenactment.Mouth).ToArray()).Correlation;
         static double Acceleration(List<PointD[]> a)
         {
             double s = 0; int n = 0;

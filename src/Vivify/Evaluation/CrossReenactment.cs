@@ -123,7 +123,8 @@ public static class CrossReenactment
         return (lower.Average(i => Y(l[i])) - upper.Average(i => Y(l[i]))) / FaceLandmarks.InterOcularDistance(l);
     }
 
-    private static FollowScore Follow(List<double> output, List<double> driver)
+    /// <summary>Correlation and least-squares gain (slope) of <paramref name="output"/> on <paramref name="driver"/>.</summary>
+    internal static FollowScore Follow(IReadOnlyList<double> output, IReadOnlyList<double> driver)
     {
         int n = output.Count;
         double mo = output.Average(), md = driver.Average();

@@ -219,33 +219,12 @@ internal sealed class Untangler
 
     /// <summary>Point i's reference position under the weighted least-squares similarity (reference to current) of its
     /// nearest pinned points: well posed even where those lie nearly on a line (a stretch of the jaw, the image border).</summary>
-    private PointD Attached(int i)
-    {
-        var idx = _anchors[i]; var w = _anchorWeights[i];
-        var cr = WeightedMean(idx, w, _ref); var cc = WeightedMean(idx, w, _cur);
-        double sxx = 0, sa = 0, sb = 0;
-        for (int k = 0; k < idx.Length; k++)
-        {
-            double x = _ref[idx[k]].X - cr.X, y = _ref[idx[k]].Y - cr.Y, u = _cur[idx[k]].X - cc.X, v = _cur[idx[k]].Y - cc.Y;
-            sxx += w[k] * (x * x + y * y); sa += w[k] * (x * u + y * v); sb += w[k] * (x * v - y * u);
-        }
-        var d = _ref[i] - cr;
-        if (sxx <= 1e-12) return cc + d;
-        double a = sa / sxx, b = sb / sxx;
-        return new PointD(cc.X + a * d.X - b * d.Y, cc.Y + b * d.X + a * d.Y);
-    }
+    private PointD Attached(int i) => Similarity.Fit(_ref, _cur, _anchors[i], _anchorWeights[i]).Apply(_ref[i]);
 
     private static PointD Closest(PointD p, PointD a, PointD b)
     {
         double dx = b.X - a.X, dy = b.Y - a.Y, l2 = dx * dx + dy * dy;
         double t = l2 > 0 ? Math.Clamp(((p.X - a.X) * dx + (p.Y - a.Y) * dy) / l2, 0, 1) : 0;
         return new PointD(a.X + t * dx, a.Y + t * dy);
-    }
-
-    private static PointD WeightedMean(int[] idx, double[] w, PointD[] p)
-    {
-        double x = 0, y = 0, s = 0;
-        for (int k = 0; k < idx.Length; k++) { x += w[k] * p[idx[k]].X; y += w[k] * p[idx[k]].Y; s += w[k]; }
-        return new PointD(x / s, y / s);
     }
 }
