@@ -100,9 +100,17 @@ async function main() {
   await page.waitForSelector('#profile[data-state="idle"]', { timeout: 300000 });
   figures.renderSeconds = Math.round((Date.now() - t0) / 100) / 10;
   check('upload renders and the portrait idles', true, `${figures.renderSeconds} s from upload to idle`);
-  await page.waitForTimeout(1200);
-  const idleAdvances = await page.evaluate(() => { const v = document.getElementById('idle'); return !v.paused && v.currentTime > 0 && v.readyState >= 2; });
-  check('the idle loop is playing', idleAdvances);
+  // the idle video plays and its time advances; polled (not sampled once at a fixed delay: under load the
+  // first frames can take more than a second to decode)
+  const idleState = () => page.evaluate(() => { const v = document.getElementById('idle'); return { paused: v.paused, time: v.currentTime, ready: v.readyState }; });
+  const first = await idleState();
+  let idle = first;
+  for (const t1 = Date.now(); Date.now() - t1 < 15000; await page.waitForTimeout(200)) {
+    idle = await idleState();
+    if (!idle.paused && idle.ready >= 2 && idle.time > first.time) break;
+  }
+  check('the idle loop is playing', !idle.paused && idle.ready >= 2 && idle.time > first.time,
+    `currentTime ${first.time.toFixed(2)} -> ${idle.time.toFixed(2)} s, paused ${idle.paused}, readyState ${idle.ready}`);
   await page.screenshot({ path: join(out, '2-idle.png') });
 
   // the viewer smiles at the webcam
