@@ -1,5 +1,6 @@
 // `vivify animate --portrait P --driver D -o OUT [options]`: the product's main job.
-// OUT's extension picks the format: .mp4 (H.264), .gif, .webp, or a folder of PNGs.
+// OUT's extension picks the format: .mp4 (H.264, with the driver's sound for the part animated
+// unless --no-audio), .gif, .webp, or a folder of PNGs.
 using System.CommandLine;
 using OpenCvSharp;
 using Vivify.Animation;
@@ -15,10 +16,12 @@ internal static class AnimateCommand
         var portrait = new Option<string>("--portrait", "-p") { Description = "The portrait to animate (an image).", Required = true };
         var driver = new Option<string>("--driver", "-d") { Description = "The driving video (another person's face).", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "OUT.mp4, OUT.gif, OUT.webp, or a folder (ending in /) for PNG frames.", Required = true };
+        var noAudio = new Option<bool>("--no-audio") { Description = "Leave the driver's sound out of an MP4 (by default the part animated keeps it)." };
         var o = new CommonOptions();
         var cmd = new Command("animate", "Animate a portrait with the expressions and head motion of a driving video.") { portrait, driver, output };
         o.AddTo(cmd);
-        cmd.SetAction(r => Run(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(output)!, o.Read(r), r.GetValue(o.Quiet)));
+        cmd.Options.Add(noAudio);
+        cmd.SetAction(r => Run(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(output)!, o.Read(r), r.GetValue(o.Quiet), !r.GetValue(noAudio)));
         return cmd;
     }
 
@@ -57,7 +60,7 @@ internal static class AnimateCommand
         }
     }
 
-    private static int Run(string portraitPath, string driverPath, string outPath, AnimationOptions opt, bool quiet)
+    private static int Run(string portraitPath, string driverPath, string outPath, AnimationOptions opt, bool quiet, bool keepAudio)
     {
         if (opt.Start < 0) throw new VivifyException(null, "--start must be 0 or more");
         if (opt.Duration is <= 0) throw new VivifyException(null, "--duration must be more than 0");
@@ -78,7 +81,11 @@ internal static class AnimateCommand
             if (driver.BridgedFrames > 0)
                 Console.Error.WriteLine($"vivify: {driverPath}: the face was lost on {driver.BridgedFrames} of {driver.FrameCount} frames; they were bridged from their neighbours");
         }
-        using (var writer = FrameSink.Open(outPath, sink, portrait.Width, portrait.Height, driver.Fps))
+        // the driver's sound for the frames animated: from the first frame's time for as long as the frames last
+        var sound = keepAudio && sink == FrameSink.Kind.Video && FfmpegVideoWriter.CarriesAudio(outPath) ? MediaFile.Sound(driverPath) : null;
+        var audio = sound is null ? null
+            : new AudioTrack(driverPath, sound.VideoStartSeconds + Math.Round(driver.Start * driver.Fps) / driver.Fps, driver.FrameCount / driver.Fps);
+        using (var writer = FrameSink.Open(outPath, sink, portrait.Width, portrait.Height, driver.Fps, audio))
         {
             progress.Run("rendering", driver.FrameCount, report =>
             {
@@ -91,7 +98,7 @@ internal static class AnimateCommand
             });
             writer.Complete();
         }
-        if (!quiet) Console.Error.WriteLine($"vivify: wrote {outPath} ({driver.FrameCount} frames, {portrait.Width}x{portrait.Height}, {driver.Fps:0.##} fps; neutral frame {animator.NeutralFrame}, {animator.Points.ExpansionCount} expansion points)");
+        if (!quiet) Console.Error.WriteLine($"vivify: wrote {outPath} ({driver.FrameCount} frames, {portrait.Width}x{portrait.Height}, {driver.Fps:0.##} fps{(audio is null ? "" : ", with the driver's sound")}; neutral frame {animator.NeutralFrame}, {animator.Points.ExpansionCount} expansion points)");
         return 0;
     }
 

@@ -43,8 +43,8 @@ internal static class FrameSink
         catch (Exception e) when (e is UnauthorizedAccessException or IOException) { return false; }
     }
 
-    public static IFrameWriter Open(string path, Kind kind, int width, int height, double fps) =>
-        kind == Kind.Video ? new VideoFileWriter(new FfmpegVideoWriter(path, width, height, fps)) : new PngFolderWriter(path);
+    public static IFrameWriter Open(string path, Kind kind, int width, int height, double fps, AudioTrack? audio = null) =>
+        kind == Kind.Video ? new VideoFileWriter(new FfmpegVideoWriter(path, width, height, fps, audio)) : new PngFolderWriter(path);
 
     private sealed class VideoFileWriter(FfmpegVideoWriter w) : IFrameWriter
     {

@@ -53,8 +53,81 @@ public class AnimateCommandTests(ITestOutputHelper output)
             Assert.Contains("500,614", probe);
             if (name.EndsWith(".mp4")) Assert.Contains("h264,500,614,yuv420p", probe);
             if (name.EndsWith(".mp4")) Assert.Contains("24/1", probe);
+            Assert.Equal("", AudioCodecOf(target));   // a silent driver gives a silent video
         }
         Assert.Empty(Directory.GetFileSystemEntries(dir, "*partial*"));
+    }
+
+    /// <summary>
+    /// A talking driver's sound comes along, cut to the part animated and in step with its frames: franck.mp4 (4 s from
+    /// 20 s) given a sound track that is silent but for a 1 kHz tone from 1.50 s to 1.70 s, animated from 1 s for 2 s,
+    /// has the tone from 0.50 s to 0.70 s (within 5 ms: a frame lasts 42 ms) and sound for as long as its frames last;
+    /// likewise when the clip's picture starts after its sound.
+    /// </summary>
+    [Fact]
+    public void TheDriversSoundIsKeptInStepWithTheFrames()
+    {
+        var dir = CliRunner.TempDir();
+        var talking = Path.Combine(dir, "talking.mp4");
+        CliRunner.Ffmpeg($"-ss 20 -t 4 -i \"{TestData.Sample("franck.mp4")}\" -f lavfi -i \"aevalsrc='if(between(t,1.5,1.7),0.5*sin(2*PI*1000*t),0)':s=48000:d=4\" " +
+                         $"-map 0:v -map 1:a -c:v libx264 -pix_fmt yuv420p -c:a aac -t 4 \"{talking}\"");
+        var target = Path.Combine(dir, "out.mp4");
+        var r = CliRunner.Run("animate", "--portrait", Portrait, "--driver", talking, "-o", target, "--start", "1", "--duration", "2");
+        output.WriteLine(r.StdErr);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("with the driver's sound", r.StdErr);
+        Assert.Equal("aac", AudioCodecOf(target));
+
+        var pcm = DecodeSound(target);                      // mono, 48 kHz
+        var loud = Enumerable.Range(0, pcm.Length).Where(i => Math.Abs(pcm[i]) > 0.1 * short.MaxValue).ToArray();
+        Assert.NotEmpty(loud);
+        double on = loud[0] / 48000.0, off = loud[^1] / 48000.0;
+        output.WriteLine($"tone {on:0.0000}-{off:0.0000} s; sound {pcm.Length / 48000.0:0.000} s for 48 frames (2.000 s)");
+        Assert.InRange(on, 0.495, 0.505);
+        Assert.InRange(off, 0.695, 0.705);
+        Assert.InRange(pcm.Length / 48000.0, 1.95, 2.03);   // AAC pads its last packet: at most 1024 samples (21 ms)
+
+        // a clip whose picture starts 0.3 s after its sound (as phone clips' may): frame 24 shows at 1.3 s on the
+        // file's timeline, so the tone is heard 0.2 s into the output
+        var late = Path.Combine(dir, "picture-late.mp4");
+        CliRunner.Ffmpeg($"-itsoffset 0.3 -i \"{talking}\" -i \"{talking}\" -map 0:v -map 1:a -c copy \"{late}\"");
+        var lateOut = Path.Combine(dir, "late-out.mp4");
+        var r1 = CliRunner.Run("animate", "--portrait", Portrait, "--driver", late, "-o", lateOut, "--start", "1", "--duration", "1", "--quiet");
+        Assert.True(r1.ExitCode == 0, r1.StdErr);
+        var pcm1 = DecodeSound(lateOut);
+        double on1 = Array.FindIndex(pcm1, v => Math.Abs((int)v) > 0.1 * short.MaxValue) / 48000.0;
+        output.WriteLine($"picture 0.3 s late: tone from {on1:0.0000} s");
+        Assert.InRange(on1, 0.195, 0.205);
+
+        // --no-audio leaves it out; a GIF has no sound track and is still written
+        var silent = Path.Combine(dir, "silent.mp4");
+        var r2 = CliRunner.Run("animate", "--portrait", Portrait, "--driver", talking, "-o", silent, "--duration", "0.5", "--no-audio", "--quiet");
+        Assert.True(r2.ExitCode == 0, r2.StdErr);
+        Assert.Equal("", AudioCodecOf(silent));
+        var gif = Path.Combine(dir, "out.gif");
+        var r3 = CliRunner.Run("animate", "--portrait", Portrait, "--driver", talking, "-o", gif, "--duration", "0.5", "--quiet");
+        Assert.True(r3.ExitCode == 0 && File.Exists(gif), r3.StdErr);
+    }
+
+    private static string AudioCodecOf(string file)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("ffprobe", $"-v error -select_streams a -show_entries stream=codec_name -of csv=p=0 \"{file}\"") { RedirectStandardOutput = true, UseShellExecute = false };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var s = p.StandardOutput.ReadToEnd(); p.WaitForExit();
+        return s.Trim();
+    }
+
+    private static short[] DecodeSound(string file)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("ffmpeg", $"-v error -i \"{file}\" -map 0:a -ac 1 -ar 48000 -f s16le -") { RedirectStandardOutput = true, UseShellExecute = false };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        using var ms = new MemoryStream();
+        p.StandardOutput.BaseStream.CopyTo(ms); p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        var b = ms.ToArray();
+        var pcm = new short[b.Length / 2];
+        Buffer.BlockCopy(b, 0, pcm, 0, pcm.Length * 2);
+        return pcm;
     }
 
     private static string Probe(string file)

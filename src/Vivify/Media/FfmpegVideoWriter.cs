@@ -1,13 +1,20 @@
 // FfmpegVideoWriter: writes BGR frames to H.264 MP4 (yuv420p, faststart), animated GIF or
 // animated WebP by piping raw frames to Debian's ffmpeg (OpenCV cannot write H.264 here).
+// An MP4 can carry a sound track cut from another file (the driver's voice): AudioTrack names the
+// file and the part to take, which ffmpeg cuts sample-exactly and encodes as AAC beside the video.
 // Requires: `ffmpeg` on PATH; every frame the same size. Odd sizes are padded by one pixel for
 // yuv420p. Guarantees: writes to a temporary name beside the target and renames only on
 // Complete(); Dispose without Complete deletes the partial file; ffmpeg's own errors surface as a
-// VivifyException naming the output.
+// VivifyException naming the output; the sound track (MP4 only) starts with the first frame and
+// ends with the last (never longer than the video).
 using System.Diagnostics;
 using OpenCvSharp;
 
 namespace Vivify.Media;
+
+/// <summary>The part of <paramref name="Path"/>'s first sound stream to put beside the frames: from <paramref name="StartSeconds"/>
+/// for <paramref name="DurationSeconds"/>.</summary>
+public sealed record AudioTrack(string Path, double StartSeconds, double DurationSeconds);
 
 public sealed class FfmpegVideoWriter : IDisposable
 {
@@ -20,7 +27,11 @@ public sealed class FfmpegVideoWriter : IDisposable
 
     public static readonly string[] Extensions = [".mp4", ".gif", ".webp"];
 
-    public FfmpegVideoWriter(string path, int width, int height, double fps)
+    /// <summary>Formats that can carry a sound track.</summary>
+    public static bool CarriesAudio(string path) => Path.GetExtension(path).Equals(".mp4", StringComparison.OrdinalIgnoreCase);
+
+    /// <param name="audio">A sound track for an MP4 (ignored for GIF and WebP, which have none).</param>
+    public FfmpegVideoWriter(string path, int width, int height, double fps, AudioTrack? audio = null)
     {
         _target = Path.GetFullPath(path);
         var ext = Path.GetExtension(path).ToLowerInvariant();
@@ -41,6 +52,14 @@ public sealed class FfmpegVideoWriter : IDisposable
             RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
         };
         foreach (var a in $"-hide_banner -loglevel error -y -f rawvideo -pix_fmt bgr24 -s {width}x{height} -r {fr} -i -".Split(' ')) psi.ArgumentList.Add(a);
+        if (audio is not null && CarriesAudio(path))
+        {
+            // cut on the input side (decoded, so exact to the sample), then map the first sound stream if it has one
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            foreach (var a in new[] { "-ss", audio.StartSeconds.ToString("0.######", inv), "-t", audio.DurationSeconds.ToString("0.######", inv), "-i", audio.Path,
+                         "-map", "0:v", "-map", "1:a:0?", "-c:a", "aac", "-b:a", "160k" })
+                psi.ArgumentList.Add(a);
+        }
         foreach (var a in codec.Split(' ')) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(_temp);
         try { _proc = Process.Start(psi) ?? throw new InvalidOperationException(); }

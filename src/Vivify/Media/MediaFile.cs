@@ -9,6 +9,9 @@ namespace Vivify.Media;
 
 public enum MediaKind { Image, Video }
 
+/// <summary>A video's sound: its codec, and where its first picture lies on the file's timeline (seconds).</summary>
+public sealed record SoundTrack(string Codec, double VideoStartSeconds);
+
 public static class MediaFile
 {
     /// <summary>Default largest image accepted, in pixels (about 100 megapixels: ~300 MB as BGR).</summary>
@@ -93,6 +96,43 @@ public static class MediaFile
             return m.Empty() ? (0, 0) : (m.Width * 8, m.Height * 8);
         }
         catch (OpenCVException) { return (0, 0); }
+    }
+
+    /// <summary>
+    /// A video's first sound stream, or null when it has none or when ffprobe cannot tell (not installed, or not a
+    /// container it reads). <see cref="SoundTrack.VideoStartSeconds"/> is where the first picture lies on the file's
+    /// timeline (a phone clip's picture may start a little after its sound): cut the sound for picture frame i
+    /// from VideoStartSeconds + i / fps.
+    /// </summary>
+    public static SoundTrack? Sound(string path)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("ffprobe") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-v", "error", "-show_entries", "stream=codec_type,codec_name,start_time:format=start_time", "-of", "json", path })
+            psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(psi);
+            if (p is null) return null;
+            _ = p.StandardError.ReadToEndAsync();
+            var json = p.StandardOutput.ReadToEnd();
+            if (!p.WaitForExit(30000)) { p.Kill(); return null; }
+            if (p.ExitCode != 0) return null;
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            static double Start(System.Text.Json.JsonElement e) =>
+                e.TryGetProperty("start_time", out var t) && double.TryParse(t.GetString(), System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0;
+            var streams = doc.RootElement.TryGetProperty("streams", out var st) ? st.EnumerateArray().ToList() : [];
+            string? Kind(System.Text.Json.JsonElement e) => e.TryGetProperty("codec_type", out var k) ? k.GetString() : null;
+            var audio = streams.FirstOrDefault(e => Kind(e) == "audio");
+            if (audio.ValueKind == System.Text.Json.JsonValueKind.Undefined) return null;
+            var codec = audio.TryGetProperty("codec_name", out var c) ? c.GetString() : null;
+            if (string.IsNullOrEmpty(codec) || codec == "unknown") return null;
+            var video = streams.FirstOrDefault(e => Kind(e) == "video");
+            double fileStart = doc.RootElement.TryGetProperty("format", out var f) ? Start(f) : 0;
+            double videoStart = video.ValueKind == System.Text.Json.JsonValueKind.Undefined ? 0 : Math.Max(0, Start(video) - fileStart);
+            return new SoundTrack(codec, videoStart);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or System.Text.Json.JsonException or InvalidOperationException) { return null; }
     }
 
     internal static VideoCapture OpenCapture(string path)
