@@ -81,24 +81,28 @@ internal static class AnimateCommand
             if (driver.BridgedFrames > 0)
                 Console.Error.WriteLine($"vivify: {driverPath}: the face was lost on {driver.BridgedFrames} of {driver.FrameCount} frames; they were bridged from their neighbours");
         }
+        // a variable-rate driver's frames are written at their own times on a constant-rate grid
+        var timing = FrameTiming.For(driver.Times, driver.Fps, driver.FrameCount);
+        if (!quiet && !timing.Constant)
+            Console.Error.WriteLine($"vivify: {driverPath}: variable frame rate ({driver.FrameCount} frames over {driver.Times[^1] - driver.Times[0] + 1 / timing.Fps:0.##} s); written at {timing.Fps:0.###} fps with each frame at its own time ({timing.OutputFrames} frames)");
         // the driver's sound for the frames animated: from the first frame's time for as long as the frames last
         var sound = keepAudio && sink == FrameSink.Kind.Video && FfmpegVideoWriter.CarriesAudio(outPath) ? MediaFile.Sound(driverPath) : null;
-        var audio = sound is null ? null
-            : new AudioTrack(driverPath, sound.VideoStartSeconds + Math.Round(driver.Start * driver.Fps) / driver.Fps, driver.FrameCount / driver.Fps);
-        using (var writer = FrameSink.Open(outPath, sink, portrait.Width, portrait.Height, driver.Fps, audio))
+        double firstTime = driver.Times.Count > 0 ? driver.Times[0] : Math.Round(driver.Start * driver.Fps) / driver.Fps;
+        var audio = sound is null ? null : new AudioTrack(driverPath, sound.VideoStartSeconds + firstTime, timing.OutputFrames / timing.Fps);
+        using (var writer = FrameSink.Open(outPath, sink, portrait.Width, portrait.Height, timing.Fps, audio))
         {
             progress.Run("rendering", driver.FrameCount, report =>
             {
                 foreach (var (i, frame, _) in animator.RenderAll())
                 {
-                    writer.Write(frame);
+                    for (int r = 0; r < timing.Repeats[i]; r++) writer.Write(frame);
                     report(i + 1);
                 }
                 return 0;
             });
             writer.Complete();
         }
-        if (!quiet) Console.Error.WriteLine($"vivify: wrote {outPath} ({driver.FrameCount} frames, {portrait.Width}x{portrait.Height}, {driver.Fps:0.##} fps{(audio is null ? "" : ", with the driver's sound")}; neutral frame {animator.NeutralFrame}, {animator.Points.ExpansionCount} expansion points)");
+        if (!quiet) Console.Error.WriteLine($"vivify: wrote {outPath} ({timing.OutputFrames} frames, {portrait.Width}x{portrait.Height}, {timing.Fps:0.##} fps{(audio is null ? "" : ", with the driver's sound")}; neutral frame {animator.NeutralFrame}, {animator.Points.ExpansionCount} expansion points)");
         return 0;
     }
 

@@ -109,6 +109,33 @@ public class AnimateCommandTests(ITestOutputHelper output)
         Assert.True(r3.ExitCode == 0 && File.Exists(gif), r3.StdErr);
     }
 
+    /// <summary>
+    /// A phone-like driver that dropped frames: franck.mp4 (4 s from 20 s, 24 fps) without frames 20-40, so 75 frames
+    /// announced at their average rate of 18.75 fps. Written one for one at that rate the clip would play slowly and its
+    /// motion and sound drift apart; it is written at 24 fps, 96 frames (4 s), frame 19 held over the gap.
+    /// </summary>
+    [Fact]
+    public void AVariableRateDriverIsWrittenWithEachFrameAtItsOwnTime()
+    {
+        var dir = CliRunner.TempDir();
+        var vfr = Path.Combine(dir, "dropped.mp4");
+        CliRunner.Ffmpeg($"-ss 20 -t 4 -i \"{TestData.Sample("franck.mp4")}\" -vf \"select='not(between(n\\,20\\,40))'\" -fps_mode vfr -c:v libx264 -pix_fmt yuv420p \"{vfr}\"");
+        var frames = Path.Combine(dir, "frames") + "/";
+        var r = CliRunner.Run("animate", "--portrait", Portrait, "--driver", vfr, "-o", frames);
+        output.WriteLine(r.StdErr);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("variable frame rate (75 frames", r.StdErr);
+        Assert.Contains("(96 frames", r.StdErr);
+        var files = Directory.GetFiles(frames, "*.png").Order().ToArray();
+        Assert.Equal(96, files.Length);
+        var bytes = files.Select(File.ReadAllBytes).ToArray();
+        for (int k = 20; k <= 40; k++) Assert.Equal(bytes[19], bytes[k]);            // held over the gap
+        Assert.NotEqual(bytes[19], bytes[41]);                                          // then moves on
+        var mp4 = Path.Combine(dir, "out.mp4");
+        Assert.Equal(0, CliRunner.Run("animate", "--portrait", Portrait, "--driver", vfr, "-o", mp4, "--quiet").ExitCode);
+        Assert.Contains("h264,500,614,yuv420p,24/1", Probe(mp4));
+    }
+
     private static string AudioCodecOf(string file)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("ffprobe", $"-v error -select_streams a -show_entries stream=codec_name -of csv=p=0 \"{file}\"") { RedirectStandardOutput = true, UseShellExecute = false };

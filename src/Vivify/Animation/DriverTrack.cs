@@ -31,6 +31,8 @@ public sealed class DriverTrack
     public required List<TrackStatus> Status { get; init; }
     /// <summary>Non-facial point trajectories: Points[k][i] = point k in clip frame i.</summary>
     public required List<PointD[]> Points { get; init; }
+    /// <summary>When each clip frame shows, seconds from the video's first picture (empty: at Fps from Start).</summary>
+    public IReadOnlyList<double> Times { get; init; } = [];
     public int FrameCount => Landmarks.Count;
     public int BridgedFrames => Status.Count(s => s == TrackStatus.Bridged);
 
@@ -38,10 +40,10 @@ public sealed class DriverTrack
     public Mat ReadFrame(int i)
     {
         using var reader = new VideoReader(Path);
-        int first = reader.FrameIndexAt(Start);
+        int k = 0;
         foreach (var vf in reader.Frames(Start, Duration))
         {
-            if (vf.Index - first == i) return vf.Image;
+            if (k++ == i) return vf.Image;
             vf.Dispose();
         }
         throw new VivifyException(Path, $"frame {i} of the analysed part could not be decoded again");
@@ -108,6 +110,7 @@ public sealed class DriverTrack
         var status = new List<TrackStatus>();
         var traj = new List<List<PointD>>();
         var alive = new List<bool>();
+        var times = new List<double>();
         Mat? prevGray = null;
         Mat? firstGray = null;
         Mat? outlineGray = null;
@@ -141,7 +144,7 @@ public sealed class DriverTrack
         }
         try
         {
-            foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration)))
+            foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration).Select(vf => { times.Add(vf.Seconds); return vf; })))
             {
                 using (f)
                 {
@@ -223,7 +226,7 @@ public sealed class DriverTrack
         return new DriverTrack
         {
             Path = path, Fps = reader.Fps, Width = reader.Width, Height = reader.Height, Start = opt.Start, Duration = opt.Duration,
-            Landmarks = landmarks, Status = status, Points = points,
+            Landmarks = landmarks, Status = status, Points = points, Times = times.Count == landmarks.Count ? times : [],
         };
     }
 

@@ -1,13 +1,16 @@
 // VideoReader: streams a video's frames one at a time (never the whole video in memory).
 // Requires: a file OpenCV's FFmpeg backend can open.
 // Guarantees: Frames yields 8-bit BGR Mats that the caller owns and must dispose, with their
-// index; a video whose first frame cannot be decoded raises a VivifyException naming the file;
-// a video that breaks off later simply ends (DecodeStoppedEarly tells).
+// index and their time (from the container's timestamps: a variable-rate phone clip's frames
+// keep their own times; i / Fps where the container has none); a part of the video is chosen by
+// those times; a video whose first frame cannot be decoded raises a VivifyException naming the
+// file; a video that breaks off later simply ends (DecodeStoppedEarly tells).
 using OpenCvSharp;
 
 namespace Vivify.Media;
 
-public readonly record struct VideoFrame(int Index, Mat Image) : IDisposable
+/// <summary>A decoded frame: its index in the video, its picture, and when it shows (seconds from the video's first picture).</summary>
+public readonly record struct VideoFrame(int Index, Mat Image, double Seconds = 0) : IDisposable
 {
     public void Dispose() => Image.Dispose();
 }
@@ -34,18 +37,20 @@ public sealed class VideoReader : IDisposable
         if (Width <= 0 || Height <= 0) { _cap.Dispose(); throw new VivifyException(path, "not an image or a video that can be read (no picture found in it)"); }
     }
 
-    /// <summary>The index of the frame shown at <paramref name="seconds"/> (the first frame Frames(seconds) yields).</summary>
-    public int FrameIndexAt(double seconds) => (int)Math.Round(seconds * Fps);
-
-    /// <summary>Frames from <paramref name="start"/> seconds for <paramref name="duration"/> seconds (all when null).</summary>
+    /// <summary>
+    /// Frames from <paramref name="start"/> seconds for <paramref name="duration"/> seconds (to the end when null): those
+    /// whose time lies in [start, start + duration), both ends taken half a frame (at Fps) early, so a constant-rate
+    /// clip gives the frame nearest to start onwards (of two equally near, the earlier), about duration * Fps of them.
+    /// </summary>
     public IEnumerable<VideoFrame> Frames(double start = 0, double? duration = null)
     {
-        int first = FrameIndexAt(start);
-        int end = duration is { } d ? first + (int)Math.Round(d * Fps) : int.MaxValue;
+        // a frame exactly half a frame from an end belongs to the earlier side (1e-6 s: container times are rounded)
+        double half = 0.5 / Fps, from = start - half - 1e-6, to = duration is { } d ? start + d - half - 1e-6 : double.PositiveInfinity;
         // Frames before the start are decoded and dropped: exact on every container, unlike
         // seeking, and cheap (under a millisecond a frame at driver sizes).
         int yielded = 0;
-        for (int i = 0; i < end; i++)
+        double previous = double.NegativeInfinity;
+        for (int i = 0; ; i++)
         {
             var m = new Mat();
             bool ok;
@@ -54,11 +59,16 @@ public sealed class VideoReader : IDisposable
             if (!ok)
             {
                 m.Dispose();
-                if (yielded == 0 && i <= first) throw new VivifyException(Path, first > 0 ? $"no frame could be decoded at {start:0.##} s (the video is {FrameCountHint / Fps:0.##} s long)" : "no frame could be decoded (empty or corrupt video)");
-                DecodeStoppedEarly = FrameCountHint > 0 && i < Math.Min(end, FrameCountHint) - 1;
+                if (yielded == 0) throw new VivifyException(Path, start > half ? $"no frame could be decoded at {start:0.##} s (the video is {FrameCountHint / Fps:0.##} s long)" : "no frame could be decoded (empty or corrupt video)");
+                DecodeStoppedEarly = FrameCountHint > 0 && i < FrameCountHint - 1;
                 yield break;
             }
-            if (i < first) { m.Dispose(); continue; }
+            // the container's time for this frame; where it gives none (or a time that does not advance), one frame on
+            double t = _cap.Get(VideoCaptureProperties.PosMsec) / 1000;
+            if (!(t > previous)) t = i == 0 ? 0 : previous + 1 / Fps;
+            previous = t;
+            if (t < from) { m.Dispose(); continue; }
+            if (t >= to) { m.Dispose(); yield break; }
             if (m.Channels() != 3)
             {
                 var bgr = new Mat();
@@ -66,7 +76,7 @@ public sealed class VideoReader : IDisposable
                 m.Dispose(); m = bgr;
             }
             yielded++;
-            yield return new VideoFrame(i, m);
+            yield return new VideoFrame(i, m, t);
         }
     }
 
