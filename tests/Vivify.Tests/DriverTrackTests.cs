@@ -12,6 +12,42 @@ public class DriverTrackTests(ITestOutputHelper output)
     private static readonly FaceDetector Detector = new();
 
     /// <summary>
+    /// A phone's large driver is analysed scaled down: franck.mp4 (2 s from 20 s, 360x288) scaled up four times to
+    /// 1440x1152 is tracked at 720x576 (half), and its landmarks there lie where the native clip's do, doubled, within
+    /// 1.5 % of the inter-ocular distance on average (the two are tracked independently at different sizes); the frames
+    /// read back for rendering have that size, and an animation renders from them.
+    /// </summary>
+    [Fact]
+    public void ALargeDriverIsAnalysedScaledDown()
+    {
+        var dir = CliRunner.TempDir();
+        string native = Path.Combine(dir, "native.mp4"), large = Path.Combine(dir, "large.mp4");
+        LandmarksCommandTests.MakeClip(TestData.Sample("franck.mp4"), native, 20, 2);
+        CliRunner.Ffmpeg($"-i \"{native}\" -vf scale=1440:1152:flags=lanczos -c:v libx264 -crf 16 -pix_fmt yuv420p \"{large}\"");
+        var small = DriverTrack.Analyse(native, Detector);
+        var big = DriverTrack.Analyse(large, Detector);
+        Assert.Equal((1.0, 360, 288), (small.Scale, small.Width, small.Height));
+        Assert.Equal((0.5, 720, 576), (big.Scale, big.Width, big.Height));
+        Assert.Equal(small.FrameCount, big.FrameCount);
+        double err = 0;
+        for (int i = 0; i < small.FrameCount; i++)
+            err += Enumerable.Range(0, 68).Average(k => PointD.Distance(big.Landmarks[i][k], 2 * small.Landmarks[i][k])) / (2 * FaceLandmarks.InterOcularDistance(small.Landmarks[i]));
+        err /= small.FrameCount;
+        output.WriteLine($"landmarks tracked at 720x576 against the native clip's doubled: {100 * err:0.00} % of IOD on average");
+        Assert.True(err < 0.015, $"{100 * err:0.00} % of IOD");
+        using (var f = big.ReadFrame(3)) Assert.Equal(new Size(720, 576), f.Size());
+        using var portrait = Cv2.ImRead(TestData.Sample("audrey.jpg"));
+        using var animator = new PortraitAnimator(portrait, "audrey.jpg", big, Detector);
+        int n = 0;
+        foreach (var (_, frame, driverFrame) in animator.RenderAll())
+        {
+            Assert.Equal(portrait.Size(), frame.Size());
+            Assert.Equal(new Size(720, 576), driverFrame.Size());
+            if (++n == 5) break;
+        }
+    }
+
+    /// <summary>
     /// Points away from the face must not drift: a real frame shifted back and forth (a sine of 2.5 px,
     /// period 16 frames, 96 frames, sensor-like noise of 4 grey levels) returns to where it started every 8 frames, so each tracked point's
     /// true position is known. Chained frame-to-frame flow builds up error (0.20 px on average);

@@ -9,7 +9,9 @@
 // Requires: a readable video with a face. Guarantees: holds points, never frames (memory grows
 // by a few kB per frame); Points[k][i] is defined for every frame i of the clip for the points
 // that survived the whole clip (the others are dropped); frames without a face are bridged and
-// counted; a clip with no face at all raises VivifyException naming the file.
+// counted; a clip with no face at all raises VivifyException naming the file. A video larger
+// than Options.MaxSide (a phone's 1080p or 4K clip) is analysed and read scaled down by a whole factor:
+// Width, Height, landmarks and points are in the scaled frames ReadFrames gives.
 using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
@@ -21,8 +23,11 @@ public sealed class DriverTrack
 {
     public required string Path { get; init; }
     public required double Fps { get; init; }
+    /// <summary>Size of the frames analysed and read back (the video's, scaled by <see cref="Scale"/>).</summary>
     public required int Width { get; init; }
     public required int Height { get; init; }
+    /// <summary>Frames are analysed and read at this scale of the video's own size (1, or less for a large video).</summary>
+    public double Scale { get; init; } = 1;
     /// <summary>The part of the video analysed, seconds (as asked: --start, --duration); rendering decodes the same part.</summary>
     public required double Start { get; init; }
     public double? Duration { get; init; }
@@ -39,14 +44,31 @@ public sealed class DriverTrack
     /// <summary>Decodes frame i of the analysed part again (the caller disposes it).</summary>
     public Mat ReadFrame(int i)
     {
-        using var reader = new VideoReader(Path);
         int k = 0;
-        foreach (var vf in reader.Frames(Start, Duration))
+        foreach (var vf in ReadFrames())
         {
             if (k++ == i) return vf.Image;
             vf.Dispose();
         }
         throw new VivifyException(Path, $"frame {i} of the analysed part could not be decoded again");
+    }
+
+    /// <summary>The analysed part's frames again, as analysed (scaled by <see cref="Scale"/>); the caller disposes each.</summary>
+    public IEnumerable<VideoFrame> ReadFrames()
+    {
+        using var reader = new VideoReader(Path);
+        foreach (var vf in reader.Frames(Start, Duration)) yield return Scaled(vf, Scale);
+    }
+
+    /// <summary>The frame scaled down by <paramref name="scale"/> (area averaging); the same frame when it is 1.</summary>
+    private static VideoFrame Scaled(VideoFrame vf, double scale)
+    {
+        if (scale >= 1) return vf;
+        var small = new Mat();
+        Cv2.Resize(vf.Image, small, new Size(Math.Max(1, (int)Math.Round(vf.Image.Width * scale)), Math.Max(1, (int)Math.Round(vf.Image.Height * scale))),
+            0, 0, InterpolationFlags.Area);
+        vf.Dispose();
+        return vf with { Image = small };
     }
 
     public sealed record Options
@@ -59,6 +81,11 @@ public sealed class DriverTrack
         public double Start { get; init; }
         public double? Duration { get; init; }
         public int FaceIndex { get; init; }
+        /// <summary>A video whose longer side is larger than this (pixels) is analysed and read scaled down by the smallest
+        /// whole factor that brings it within. A phone's
+        /// 4K clip (10 s of franck scaled to 2880x2160, audrey's portrait) took 24.6 s to track at full size; the
+        /// face's landmarks and the warp need no more than a 720p frame's detail.</summary>
+        public int MaxSide { get; init; } = 1280;
         /// <summary>Most non-facial points selected (good features to track).</summary>
         public int MaxPoints { get; init; } = 500;
         /// <summary>Also select points on the face itself (inside the landmark hull).</summary>
@@ -105,6 +132,8 @@ public sealed class DriverTrack
     {
         var opt = options ?? new Options();
         using var reader = new VideoReader(path);
+        // by a whole factor (OpenCV's area averaging has a fast path for it): 1440x1080 -> 720x540, 4K -> 1280x720
+        double scale = 1.0 / Math.Max(1, (int)Math.Ceiling((double)Math.Max(reader.Width, reader.Height) / opt.MaxSide));
         var tracker = new FaceTracker(detector, reader.Fps, new FaceTrackerOptions { FaceIndex = opt.FaceIndex });
         var landmarks = new List<PointD[]>();
         var status = new List<TrackStatus>();
@@ -144,7 +173,7 @@ public sealed class DriverTrack
         }
         try
         {
-            foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration).Select(vf => { times.Add(vf.Seconds); return vf; })))
+            foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration).Select(vf => { times.Add(vf.Seconds); return Scaled(vf, scale); })))
             {
                 using (f)
                 {
@@ -225,7 +254,8 @@ public sealed class DriverTrack
             if (alive[k] && traj[k].Count == landmarks.Count) points.Add([.. traj[k]]);
         return new DriverTrack
         {
-            Path = path, Fps = reader.Fps, Width = reader.Width, Height = reader.Height, Start = opt.Start, Duration = opt.Duration,
+            Path = path, Fps = reader.Fps, Start = opt.Start, Duration = opt.Duration, Scale = scale,
+            Width = scale < 1 ? (int)Math.Round(reader.Width * scale) : reader.Width, Height = scale < 1 ? (int)Math.Round(reader.Height * scale) : reader.Height,
             Landmarks = landmarks, Status = status, Points = points, Times = times.Count == landmarks.Count ? times : [],
         };
     }

@@ -114,9 +114,8 @@ public sealed class PortraitAnimator : IDisposable
         {
             try
             {
-                using var reader = new VideoReader(Driver.Path);
                 int i = 0;
-                foreach (var vf in reader.Frames(Driver.Start, Driver.Duration))
+                foreach (var vf in Driver.ReadFrames())
                 {
                     if (i >= FrameCount) { vf.Dispose(); break; }
                     Mat output;

@@ -48,7 +48,7 @@ public static class SelfReenactment
     {
         var driver = DriverTrack.Analyse(video, detector, DriverTrack.Options.For(options) with { Start = start, Duration = duration },
             n => progress?.Invoke("tracking", n, 0));
-        using var portrait = FirstFrame(video, start, duration);
+        using var portrait = driver.ReadFrame(0);        // the clip's first frame, as analysed
         using var animator = new PortraitAnimator(portrait, video, driver, detector, options with { NeutralFrame = options.NeutralFrame ?? 0 });
         var scores = new List<FrameScore>();
         var still = new List<FrameScore>();
@@ -84,13 +84,6 @@ public static class SelfReenactment
     /// <summary>Largest change of brow raise or mouth width between two frames' landmarks, in IODs.</summary>
     public static double ExpressionChange(PointD[] from, PointD[] to) => Math.Max(
         Math.Abs(CrossReenactment.Brow(to) - CrossReenactment.Brow(from)), Math.Abs(CrossReenactment.Smile(to) - CrossReenactment.Smile(from)));
-
-    /// <summary>The clip's first frame: the portrait (the analysis pass has already found frames there).</summary>
-    private static Mat FirstFrame(string video, double start, double? duration)
-    {
-        using var reader = new VideoReader(video);
-        return reader.Frames(start, duration).First().Image;
-    }
 
     private static FrameScore Score(int i, Mat output, Mat real, Rect face, PointD[] outLm, PointD[] realLm)
     {
