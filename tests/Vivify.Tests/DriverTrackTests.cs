@@ -48,6 +48,25 @@ public class DriverTrackTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A face small in a large frame keeps its pixels: franck (1 s, scaled 3x to 1080x864, about 168 px between the
+    /// eyes) set in a 2880x2304 grey frame would be scaled by a third to fit 1280, leaving 56 px between the eyes; it is
+    /// scaled by a half (84 px; at least Options.MinWorkingIod's 60).
+    /// </summary>
+    [Fact]
+    public void AFaceSmallInALargeFrameKeepsEnoughPixels()
+    {
+        var dir = CliRunner.TempDir();
+        string native = Path.Combine(dir, "native.mp4"), wide = Path.Combine(dir, "wide.mp4");
+        LandmarksCommandTests.MakeClip(TestData.Sample("franck.mp4"), native, 20, 1);
+        CliRunner.Ffmpeg($"-i \"{native}\" -vf scale=1080:864,pad=2880:2304:900:700:color=gray -c:v libx264 -crf 18 -pix_fmt yuv420p \"{wide}\"");
+        var t = DriverTrack.Analyse(wide, Detector, new DriverTrack.Options { TrackPoints = false });
+        double iod = FaceLandmarks.InterOcularDistance(t.Landmarks[0]);
+        output.WriteLine($"scale {t.Scale:0.000} ({t.Width}x{t.Height}); {iod:0} px between the eyes");
+        Assert.Equal(0.5, t.Scale);
+        Assert.InRange(iod, 60, 90);
+    }
+
+    /// <summary>
     /// Points away from the face must not drift: a real frame shifted back and forth (a sine of 2.5 px,
     /// period 16 frames, 96 frames, sensor-like noise of 4 grey levels) returns to where it started every 8 frames, so each tracked point's
     /// true position is known. Chained frame-to-frame flow builds up error (0.20 px on average);

@@ -60,6 +60,19 @@ public sealed class DriverTrack
         foreach (var vf in reader.Frames(Start, Duration)) yield return Scaled(vf, Scale);
     }
 
+    /// <summary>The whole factor a large video is scaled down by: at most <paramref name="most"/>, less where the face
+    /// (the one the tracker follows, found on the part's first frame at the most reduced size) would be left with fewer
+    /// than Options.MinWorkingIod pixels between the eyes; <paramref name="most"/> where no face is found there.</summary>
+    private static int Factor(Mat first, int most, FaceDetector detector, Options opt)
+    {
+        using var small = new Mat();
+        Cv2.Resize(first, small, new Size(Math.Max(1, first.Width / most), Math.Max(1, first.Height / most)), 0, 0, InterpolationFlags.Area);
+        var faces = detector.Detect(small);
+        if (faces.Count == 0) return most;
+        double iod = most * FaceLandmarks.InterOcularDistance(faces[Math.Min(opt.FaceIndex, faces.Count - 1)].Landmarks);
+        return Math.Clamp((int)Math.Floor(iod / opt.MinWorkingIod), 1, most);
+    }
+
     /// <summary>The frame scaled down by <paramref name="scale"/> (area averaging); the same frame when it is 1.</summary>
     private static VideoFrame Scaled(VideoFrame vf, double scale)
     {
@@ -86,6 +99,9 @@ public sealed class DriverTrack
         /// 4K clip (10 s of franck scaled to 2880x2160, audrey's portrait) took 24.6 s to track at full size; the
         /// face's landmarks and the warp need no more than a 720p frame's detail.</summary>
         public int MaxSide { get; init; } = 1280;
+        /// <summary>...but not so far that the face has fewer pixels than this between the eyes (franck.mp4's 360x288
+        /// frames have about 50, and track well).</summary>
+        public double MinWorkingIod { get; init; } = 60;
         /// <summary>Most non-facial points selected (good features to track).</summary>
         public int MaxPoints { get; init; } = 500;
         /// <summary>Also select points on the face itself (inside the landmark hull).</summary>
@@ -132,8 +148,10 @@ public sealed class DriverTrack
     {
         var opt = options ?? new Options();
         using var reader = new VideoReader(path);
-        // by a whole factor (OpenCV's area averaging has a fast path for it): 1440x1080 -> 720x540, 4K -> 1280x720
-        double scale = 1.0 / Math.Max(1, (int)Math.Ceiling((double)Math.Max(reader.Width, reader.Height) / opt.MaxSide));
+        // by a whole factor (OpenCV's area averaging has a fast path for it): 1440x1080 -> 720x540, 4K -> 1280x720,
+        // decided on the part's first frame: a smaller factor where the face would be left too small
+        int most = Math.Max(1, (int)Math.Ceiling((double)Math.Max(reader.Width, reader.Height) / opt.MaxSide));
+        double? scale = most == 1 ? 1 : null;
         var tracker = new FaceTracker(detector, reader.Fps, new FaceTrackerOptions { FaceIndex = opt.FaceIndex });
         var landmarks = new List<PointD[]>();
         var status = new List<TrackStatus>();
@@ -173,7 +191,12 @@ public sealed class DriverTrack
         }
         try
         {
-            foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration).Select(vf => { times.Add(vf.Seconds); return Scaled(vf, scale); })))
+            foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration).Select(vf =>
+            {
+                times.Add(vf.Seconds);
+                scale ??= 1.0 / Factor(vf.Image, most, detector, opt);
+                return Scaled(vf, scale.Value);
+            })))
             {
                 using (f)
                 {
@@ -254,8 +277,8 @@ public sealed class DriverTrack
             if (alive[k] && traj[k].Count == landmarks.Count) points.Add([.. traj[k]]);
         return new DriverTrack
         {
-            Path = path, Fps = reader.Fps, Start = opt.Start, Duration = opt.Duration, Scale = scale,
-            Width = scale < 1 ? (int)Math.Round(reader.Width * scale) : reader.Width, Height = scale < 1 ? (int)Math.Round(reader.Height * scale) : reader.Height,
+            Path = path, Fps = reader.Fps, Start = opt.Start, Duration = opt.Duration, Scale = scale ?? 1,
+            Width = scale < 1 ? (int)Math.Round(reader.Width * scale.Value) : reader.Width, Height = scale < 1 ? (int)Math.Round(reader.Height * scale.Value) : reader.Height,
             Landmarks = landmarks, Status = status, Points = points, Times = times.Count == landmarks.Count ? times : [],
         };
     }

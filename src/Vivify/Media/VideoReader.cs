@@ -38,14 +38,16 @@ public sealed class VideoReader : IDisposable
     }
 
     /// <summary>
-    /// Frames from <paramref name="start"/> seconds for <paramref name="duration"/> seconds (to the end when null): those
-    /// whose time lies in [start, start + duration), both ends taken half a frame (at Fps) early, so a constant-rate
-    /// clip gives the frame nearest to start onwards (of two equally near, the earlier), about duration * Fps of them.
+    /// Frames from <paramref name="start"/> seconds for <paramref name="duration"/> seconds (to the end when null). A
+    /// frame that shows on the announced rate's grid (within a quarter frame of index / Fps: every frame of a
+    /// constant-rate clip) is chosen by its index: round(start * Fps) onwards, round(duration * Fps) of them. Any other
+    /// (a variable-rate clip's) by its time: in [start, start + duration), both ends taken half a frame early.
     /// </summary>
     public IEnumerable<VideoFrame> Frames(double start = 0, double? duration = null)
     {
-        // a frame exactly half a frame from an end belongs to the earlier side (1e-6 s: container times are rounded)
-        double half = 0.5 / Fps, from = start - half - 1e-6, to = duration is { } d ? start + d - half - 1e-6 : double.PositiveInfinity;
+        int first = (int)Math.Round(start * Fps);
+        long end = duration is { } d ? first + (long)Math.Round(d * Fps) : long.MaxValue;
+        double half = 0.5 / Fps, from = start - half, to = duration is { } d2 ? start + d2 - half : double.PositiveInfinity;
         // Frames before the start are decoded and dropped: exact on every container, unlike
         // seeking, and cheap (under a millisecond a frame at driver sizes).
         int yielded = 0;
@@ -67,8 +69,9 @@ public sealed class VideoReader : IDisposable
             double t = _cap.Get(VideoCaptureProperties.PosMsec) / 1000;
             if (!(t > previous)) t = i == 0 ? 0 : previous + 1 / Fps;
             previous = t;
-            if (t < from) { m.Dispose(); continue; }
-            if (t >= to) { m.Dispose(); yield break; }
+            bool onGrid = Math.Abs(t - i / Fps) <= 0.25 / Fps;
+            if (onGrid ? i < first : t < from) { m.Dispose(); continue; }
+            if (onGrid ? i >= end : t >= to) { m.Dispose(); yield break; }
             if (m.Channels() != 3)
             {
                 var bgr = new Mat();
