@@ -20,10 +20,7 @@ public class DriverTrackTests(ITestOutputHelper output)
     [Fact]
     public void ALargeDriverIsAnalysedScaledDown()
     {
-        var dir = CliRunner.TempDir();
-        string native = Path.Combine(dir, "native.mp4"), large = Path.Combine(dir, "large.mp4");
-        LandmarksCommandTests.MakeClip(TestData.Sample("franck.mp4"), native, 20, 2);
-        CliRunner.Ffmpeg($"-i \"{native}\" -vf scale=1440:1152:flags=lanczos -c:v libx264 -crf 16 -pix_fmt yuv420p \"{large}\"");
+        var (native, large) = FranckFiltered(2, "scale=1440:1152:flags=lanczos");
         var small = DriverTrack.Analyse(native, Detector);
         var big = DriverTrack.Analyse(large, Detector);
         Assert.Equal((1.0, 360, 288), (small.Scale, small.Width, small.Height));
@@ -47,6 +44,16 @@ public class DriverTrackTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>franck.mp4 from 20 s for <paramref name="seconds"/> (360x288), and the same clip through an ffmpeg video filter.</summary>
+    private static (string Native, string Filtered) FranckFiltered(double seconds, string filter)
+    {
+        var dir = CliRunner.TempDir();
+        string native = Path.Combine(dir, "native.mp4"), filtered = Path.Combine(dir, "filtered.mp4");
+        LandmarksCommandTests.MakeClip(TestData.Sample("franck.mp4"), native, 20, seconds);
+        CliRunner.Ffmpeg($"-i \"{native}\" -vf {filter} -c:v libx264 -crf 16 -pix_fmt yuv420p \"{filtered}\"");
+        return (native, filtered);
+    }
+
     /// <summary>
     /// A face small in a large frame keeps its pixels: franck (1 s, scaled 3x to 1080x864, about 168 px between the
     /// eyes) set in a 2880x2304 grey frame would be scaled by a third to fit 1280, leaving 56 px between the eyes; it is
@@ -55,10 +62,7 @@ public class DriverTrackTests(ITestOutputHelper output)
     [Fact]
     public void AFaceSmallInALargeFrameKeepsEnoughPixels()
     {
-        var dir = CliRunner.TempDir();
-        string native = Path.Combine(dir, "native.mp4"), wide = Path.Combine(dir, "wide.mp4");
-        LandmarksCommandTests.MakeClip(TestData.Sample("franck.mp4"), native, 20, 1);
-        CliRunner.Ffmpeg($"-i \"{native}\" -vf scale=1080:864,pad=2880:2304:900:700:color=gray -c:v libx264 -crf 18 -pix_fmt yuv420p \"{wide}\"");
+        var (_, wide) = FranckFiltered(1, "scale=1080:864,pad=2880:2304:900:700:color=gray");
         var t = DriverTrack.Analyse(wide, Detector, new DriverTrack.Options { TrackPoints = false });
         double iod = FaceLandmarks.InterOcularDistance(t.Landmarks[0]);
         output.WriteLine($"scale {t.Scale:0.000} ({t.Width}x{t.Height}); {iod:0} px between the eyes");
