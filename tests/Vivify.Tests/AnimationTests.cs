@@ -124,8 +124,9 @@ public class AnimationTests(ITestOutputHelper output)
         var hull = Cv2.ConvexHull(new[] { 31, 32, 33, 34, 35, 48, 49, 50, 51, 52, 53, 54 }.Select(k => new Point2f((float)l[k].X, (float)l[k].Y)).ToArray());
         var mx = animator.WarpStage.MapX; var my = animator.WarpStage.MapY;
         double worst = 0; var at = new Point();
-        for (int y = 0; y < frame.Height - 1; y++)
-            for (int x = 0; x < frame.Width - 1; x++)
+        int w = frame.Width, h = frame.Height;
+        for (int y = 0; y < h - 1; y++)
+            for (int x = 0; x < w - 1; x++)
             {
                 if (Cv2.PointPolygonTest(hull, new Point2f(x, y), false) < 0) continue;
                 double a = mx.At<float>(y, x + 1) - mx.At<float>(y, x), b = mx.At<float>(y + 1, x) - mx.At<float>(y, x);

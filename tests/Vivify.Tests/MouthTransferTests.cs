@@ -183,7 +183,8 @@ public class MouthTransferTests(ITestOutputHelper output)
             using var unit = new Mat(); canvas.ConvertTo(unit, MatType.CV_32FC3, 1 / 255.0);
             using var lab = unit.CvtColor(ColorConversionCodes.BGR2Lab);
             var px = new List<Vec3f>();
-            for (int y = 0; y < lab.Rows; y++) for (int x = 0; x < lab.Cols; x++) if (mask.At<byte>(y, x) != 0) px.Add(lab.At<Vec3f>(y, x));
+            int rows = lab.Rows, cols = lab.Cols;
+            for (int y = 0; y < rows; y++) for (int x = 0; x < cols; x++) if (mask.At<byte>(y, x) != 0) px.Add(lab.At<Vec3f>(y, x));
             var teeth = px.OrderByDescending(v => v.Item0).Take(px.Count / 10).ToList();
             return (teeth.Average(v => v.Item1), teeth.Average(v => v.Item2));
         }
