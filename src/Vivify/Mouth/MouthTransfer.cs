@@ -88,8 +88,9 @@ public sealed class MouthTransfer
             if (roi.Width < 2 || roi.Height < 2) return null;
             using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
             Cv2.FillConvexPoly(mask, poly.Select(p => new Point((int)Math.Round(p.X - roi.X), (int)Math.Round(p.Y - roi.Y))).ToArray(), Scalar.All(255));
+            using var sub = new Mat(portrait, roi);
             using var unit = new Mat();
-            new Mat(portrait, roi).ConvertTo(unit, MatType.CV_32FC3, 1.0 / 255);
+            sub.ConvertTo(unit, MatType.CV_32FC3, 1.0 / 255);
             using var lab = new Mat();
             Cv2.CvtColor(unit, lab, ColorConversionCodes.BGR2Lab);
             for (int y = 0; y < roi.Height; y++)
