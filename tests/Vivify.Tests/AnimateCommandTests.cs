@@ -136,13 +136,8 @@ public class AnimateCommandTests(ITestOutputHelper output)
         Assert.Contains("h264,500,614,yuv420p,24/1", Probe(mp4));
     }
 
-    private static string AudioCodecOf(string file)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("ffprobe", $"-v error -select_streams a -show_entries stream=codec_name -of csv=p=0 \"{file}\"") { RedirectStandardOutput = true, UseShellExecute = false };
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var s = p.StandardOutput.ReadToEnd(); p.WaitForExit();
-        return s.Trim();
-    }
+    /// <summary>The codec of the file's sound streams ("" when it has none).</summary>
+    private static string AudioCodecOf(string file) => Ffprobe(file, "-select_streams a -show_entries stream=codec_name");
 
     private static short[] DecodeSound(string file)
     {
@@ -157,9 +152,12 @@ public class AnimateCommandTests(ITestOutputHelper output)
         return pcm;
     }
 
-    private static string Probe(string file)
+    /// <summary>The first video stream's codec, size, pixel format and rate, as ffprobe's CSV.</summary>
+    private static string Probe(string file) => Ffprobe(file, "-select_streams v:0 -show_entries stream=codec_name,width,height,pix_fmt,r_frame_rate");
+
+    private static string Ffprobe(string file, string selection)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("ffprobe", $"-v error -select_streams v:0 -show_entries stream=codec_name,width,height,pix_fmt,r_frame_rate -of csv=p=0 \"{file}\"") { RedirectStandardOutput = true, UseShellExecute = false };
+        var psi = new System.Diagnostics.ProcessStartInfo("ffprobe", $"-v error {selection} -of csv=p=0 \"{file}\"") { RedirectStandardOutput = true, UseShellExecute = false };
         using var p = System.Diagnostics.Process.Start(psi)!;
         var s = p.StandardOutput.ReadToEnd(); p.WaitForExit();
         return s.Trim();
