@@ -6,7 +6,7 @@
 // (portrait's lips in the first frame, the driver's lips in this frame), smoothed over time; the
 // mouth's shadow takes at most MaxGain of it, so a portrait with lighter lips lights up the teeth
 // but not the dark of the mouth; and
-// its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue (teeth keep theirs), and
+// its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue, and
 // its teeth (pixels brighter than the portrait's lips and not lip-coloured) take the tint of the
 // portrait's eye whites where those can be read (a driver filmed under warm light would otherwise
 // give a neutral portrait yellow teeth);
