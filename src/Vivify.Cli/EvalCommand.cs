@@ -83,7 +83,7 @@ internal static class EvalCommand
             output.Writer.Write(JsonSerializer.Serialize(new
             {
                 video, start = opt.Start, duration = result.Duration, frames = result.Frames,
-                options = new { expansion = opt.Expansion, smoothing = opt.Smoothing, head_motion = opt.HeadMotion, mouth = opt.Mouth, details = opt.Details, details_strength = opt.Detail.Strength },
+                options = new { expansion = opt.Expansion, smoothing = opt.Smoothing, head_motion = opt.HeadMotion, mouth = opt.Mouth, eyelids = opt.Eyelids, details = opt.Details, details_strength = opt.Detail.Strength },
                 expansion_points = result.ExpansionPoints,
                 method = result.Method, expressive = result.Expressive, expressive_frames = result.ExpressiveFrames.Count, open_mouth = result.OpenMouth, open_mouth_frames = result.OpenMouthFrames.Count, still_copy = result.StillCopy, per_frame = result.PerFrame,
             }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));

@@ -19,6 +19,11 @@ public sealed record AnimationOptions
     public bool Smoothing { get; init; } = true;
     /// <summary>Fill the open mouth with the driver's mouth interior (ablation switch: --no-mouth).</summary>
     public bool Mouth { get; init; } = true;
+    /// <summary>Lids that come down cover the eyeball instead of squashing it (ablation switch: --no-eyelids).</summary>
+    public bool Eyelids { get; init; } = true;
+    /// <summary>A driver's shut eye shuts the portrait's, though the landmark engine reads it half open (Eyes/BlinkDepth;
+    /// --no-eyelids turns this off too).</summary>
+    public bool BlinkDepth { get; init; } = true;
     /// <summary>Transfer the driver's fine-scale details: wrinkles, folds (ablation switch: --no-details).</summary>
     public bool Details { get; init; } = true;
     /// <summary>The detail transfer's settings (strength: --details-strength).</summary>

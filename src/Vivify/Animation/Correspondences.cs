@@ -18,7 +18,9 @@
 // move; a tracked point on the face strays at most about twice StrayStartIod (or twice
 // StrayRoomShare of its distance to the nearest landmark, where less) from where its
 // landmark triangle puts it; without expansion the points are the plain baseline's (68
-// landmarks, face ring, border).
+// landmarks, face ring, border). With BlinkDepth on, the animated lids close as far as the driver's
+// eyes really do (the engine under-reads a shut eye; see Eyes/BlinkDepth) and never cross.
+using Vivify.Eyes;
 using Vivify.Faces;
 using Vivify.Geometry;
 
@@ -39,6 +41,7 @@ public sealed class Correspondences
     private readonly PointD[] _outline;         // just outside the portrait's head, moving with the driver's head
     private readonly PointD[] _fixed;
     private readonly int _width, _height;
+    private readonly BlinkDepth? _blinks;       // closes the lids as far as the driver's (under-read) eyes close
 
     public PointD[] Reference { get; }
     public bool[] IsFacial { get; }
@@ -51,6 +54,7 @@ public sealed class Correspondences
     {
         _driver = driver; _portrait = portraitLandmarks; _neutral = neutralFrame; _headMotion = opt.HeadMotion;
         _width = width; _height = height;
+        _blinks = opt.BlinkDepth && portraitLandmarks.Length >= FaceLandmarks.Count ? new BlinkDepth(driver.Landmarks, driver.RawEyeOpenings) : null;
         _align = Similarity.Fit(driver.Landmarks[neutralFrame], portraitLandmarks, StableIndices);
         double iod = FaceLandmarks.InterOcularDistance(portraitLandmarks);
         _band = opt.Expansion && opt.BrowBandFraction > 0 ? BrowBand(portraitLandmarks, opt.BrowBandFraction) : [];
@@ -100,6 +104,7 @@ public sealed class Correspondences
         Similarity undoHead = _headMotion ? HeadCorrection(i) : HeadMotionAt(i).Inverse();
         for (int k = 0; k < _portrait.Length; k++)
             cur[k] = _portrait[k] + _align.ApplyLinear(undoHead.Apply(li[k]) - l0[k]);
+        _blinks?.Apply(cur.AsSpan(0, _portrait.Length), i);
         int o = _portrait.Length;
         double iod = FaceLandmarks.InterOcularDistance(cur);
         for (int e = 0; e < _expansion.Length; e++)

@@ -38,6 +38,10 @@ public sealed class DriverTrack
     public required List<PointD[]> Points { get; init; }
     /// <summary>When each clip frame shows, seconds from the video's first picture (empty: at Fps from Start).</summary>
     public IReadOnlyList<double> Times { get; init; } = [];
+    /// <summary>Per clip frame, both eyes' openings (lid height over width) as the detector read that frame alone, before
+    /// smoothing (NaN where it did not: a bridged frame); empty when not recorded. A blink is faster than the smoothing
+    /// follows (Eyes/BlinkDepth).</summary>
+    public IReadOnlyList<(double Left, double Right)> RawEyeOpenings { get; init; } = [];
     public int FrameCount => Landmarks.Count;
     public int BridgedFrames => Status.Count(s => s == TrackStatus.Bridged);
 
@@ -158,6 +162,7 @@ public sealed class DriverTrack
         var traj = new List<List<PointD>>();
         var alive = new List<bool>();
         var times = new List<double>();
+        var rawEyes = new List<(double, double)>();
         Mat? prevGray = null;
         Mat? firstGray = null;
         Mat? outlineGray = null;
@@ -205,6 +210,7 @@ public sealed class DriverTrack
                     Cv2.CvtColor(f.Image, gray, ColorConversionCodes.BGR2GRAY);
                     JoinPoints();
                     var raw = f.RawLandmarks ?? f.Landmarks;
+                    rawEyes.Add(f.RawLandmarks is { Length: FaceLandmarks.Count } r ? (Eyes.EyelidClosure.Opening(r, 0), Eyes.EyelidClosure.Opening(r, 1)) : (double.NaN, double.NaN));
                     if (opt.TrackPoints && prevGray is not null && live.Count > 0)
                     {
                         // only points still alive are tracked: a lost point is dropped for good
@@ -280,6 +286,7 @@ public sealed class DriverTrack
             Path = path, Fps = reader.Fps, Start = opt.Start, Duration = opt.Duration, Scale = scale ?? 1,
             Width = scale < 1 ? (int)Math.Round(reader.Width * scale.Value) : reader.Width, Height = scale < 1 ? (int)Math.Round(reader.Height * scale.Value) : reader.Height,
             Landmarks = landmarks, Status = status, Points = points, Times = times.Count == landmarks.Count ? times : [],
+            RawEyeOpenings = rawEyes.Count == landmarks.Count ? rawEyes : [],
         };
     }
 

@@ -7,6 +7,7 @@
 // grow with the driver's length. Faults the user can fix raise VivifyException naming the file.
 using OpenCvSharp;
 using Vivify.Details;
+using Vivify.Eyes;
 using Vivify.Faces;
 using Vivify.Geometry;
 using Vivify.Media;
@@ -20,6 +21,7 @@ public sealed class PortraitAnimator : IDisposable
     private readonly Mat _portrait;
     private readonly ConfidenceAwareWarp _warp;
     private readonly MouthTransfer? _mouth;
+    private readonly EyelidClosure? _eyelids;
     private readonly DetailTransfer? _details;
 
     public DriverTrack Driver { get; }
@@ -56,6 +58,7 @@ public sealed class PortraitAnimator : IDisposable
         using (var head = Options.Expansion && Options.HeadOutline ? HeadRegion.Find(portrait, reference) : null)
             Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, Options, head);
         _mouth = Options.Mouth ? new MouthTransfer(portrait, reference) : null;
+        _eyelids = Options.Eyelids ? new EyelidClosure(reference) : null;
         if (Options.Details && Options.Detail.Strength != 0)
         {
             using var neutral = driver.ReadFrame(NeutralFrame);
@@ -73,6 +76,7 @@ public sealed class PortraitAnimator : IDisposable
     internal ConfidenceAwareWarp WarpStage => _warp;
     internal Mat Portrait => _portrait;
     internal MouthTransfer? MouthStage => _mouth;
+    internal EyelidClosure? EyelidStage => _eyelids;
     internal DetailTransfer? DetailStage => _details;
 
     /// <summary>The animated portrait's landmarks in frame i (where the warp puts the portrait's face).</summary>
@@ -86,7 +90,7 @@ public sealed class PortraitAnimator : IDisposable
     public void Render(int i, Mat output, Mat? driverFrame = null)
     {
         var current = Points.Current(i);
-        _warp.Warp(current, _portrait, output);
+        Warp(current, output);
         if (driverFrame is null) return;
         var face = current.AsSpan(0, FaceLandmarks.Count);
         _details?.Apply(output, face, driverFrame, Driver.Landmarks[i]);
@@ -122,7 +126,7 @@ public sealed class PortraitAnimator : IDisposable
                     try { output = free.Take(stop.Token); }
                     catch { vf.Dispose(); throw; }
                     var current = Points.Current(i);
-                    _warp.Warp(current, _portrait, output);
+                    Warp(current, output);
                     try { ready.Add((i, output, vf.Image, current[..FaceLandmarks.Count]), stop.Token); }
                     catch { vf.Dispose(); throw; }
                     i++;
@@ -151,6 +155,13 @@ public sealed class PortraitAnimator : IDisposable
             while (ready.TryTake(out var left)) left.Driver.Dispose();
             foreach (var b in buffers) b.Dispose();
         }
+    }
+
+    /// <summary>The warp of the portrait to the current points, with lids that close over the eyeball (EyelidClosure).</summary>
+    private void Warp(PointD[] current, Mat output)
+    {
+        _warp.Warp(current, _portrait, output);
+        _eyelids?.Apply(_portrait, _warp.MapX, _warp.MapY, current, output);
     }
 
     /// <summary>How much mouth interior the last rendered frame showed (0..1; 0 without the mouth stage).</summary>

@@ -1,0 +1,120 @@
+// BlinkDepth: a driver's closed eye closes the portrait's eye.
+// dlib's 68-point model (our landmark engine) reads a closed eye as still partly open: on the
+// sample drivers' blinks the lids' height over the eye's width (the eye aspect ratio) stays at
+// 0.39-0.66 of the clip's usual opening (franck, cap12_edit, cap13_edit2; every dip below 0.66
+// that we looked at was a shut eye). Moved by those landmarks, the portrait only half-blinks.
+// This stage reads the driver's eyes' opening against the clip's median (q, both eyes' mean; the
+// detector's raw reading of the frame leads during a blink, as the smoothing lags it) and maps it
+// through a piecewise-linear curve, the identity from TrustedReading up and reaching 0 at ClosedReading
+// (knots (ClosedReading, 0), (NarrowReading, NarrowTrue), (TrustedReading, TrustedReading)). The portrait's animated lid
+// heights are multiplied by the true opening over the smoothed reading: each upper/lower lid pair
+// comes together towards (or apart from) a line MeetShare of the way up from the lower lid, as a
+// real upper lid does most of the moving. Lids that the transfer made cross are brought together.
+// Requires: the driver's tracked landmarks over the clip (68 points per frame; frames without a
+// face are held, as DriverTrack gives them), and optionally the raw per-frame eye openings.
+// Guarantees: in a frame whose smoothed reading is at least RawFrom and TrustedReading and whose raw
+// reading is at least RawFrom (or missing), lids that do not cross are left exactly as the transfer
+// put them; the animated lids never cross; the change is continuous in the readings.
+using Vivify.Geometry;
+
+namespace Vivify.Eyes;
+
+public sealed class BlinkDepth
+{
+    /// <summary>The engine's reading of a shut eye, over the clip's median opening (the largest seen on a closed eye: 0.66).</summary>
+    public const double ClosedReading = 0.66;
+    /// <summary>A narrowed, open eye (a squint, a look down) read at 0.75-0.8 of the median shows more than half of its
+    /// opening (franck, cap13_edit2): the curve's middle knot.</summary>
+    public const double NarrowReading = 0.8, NarrowTrue = 0.6;
+    /// <summary>From this reading up the engine is taken at its word (a slightly narrower eye is read well, and the
+    /// landmarks' noise is not amplified).</summary>
+    public const double TrustedReading = 0.92;
+    /// <summary>Where the lids meet, as a share of the way up from the lower lid.</summary>
+    public const double MeetShare = 0.3;
+
+    /// <summary>Below this reading (smoothed or raw, share of the usual) a blink is under way and the raw reading leads; from
+    /// RawFrom up the smoothed one alone, as the raw one is noisier.</summary>
+    public const double RawBelow = 0.8, RawFrom = 0.95;
+    /// <summary>The most the lids are opened beyond where the smoothed landmarks put them (as a blink ends, the smoothing lags).</summary>
+    public const double MaxFactor = 1.3;
+
+    private static readonly (int Upper, int Lower)[][] LidPairs = [[(37, 41), (38, 40)], [(43, 47), (44, 46)]];
+    private readonly IReadOnlyList<PointD[]> _landmarks;
+    private readonly IReadOnlyList<(double Left, double Right)> _raw;
+    private readonly double[] _median = new double[2], _rawMedian = new double[2];
+
+    /// <summary>Reads the driver's usual opening of each eye: the median over the clip of its smoothed landmarks
+    /// (<paramref name="landmarks"/>) and of the detector's raw per-frame readings (<paramref name="rawOpenings"/>; may be empty).</summary>
+    public BlinkDepth(IReadOnlyList<PointD[]> landmarks, IReadOnlyList<(double Left, double Right)> rawOpenings)
+    {
+        _landmarks = landmarks;
+        _raw = rawOpenings.Count == landmarks.Count ? rawOpenings : [];
+        for (int e = 0; e < 2; e++)
+        {
+            _median[e] = Median(landmarks.Where(l => l.Length >= 68).Select(l => EyelidClosure.Opening(l, e)));
+            _rawMedian[e] = Median(_raw.Select(r => e == 0 ? r.Left : r.Right).Where(double.IsFinite));
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length > 0 ? v[v.Length / 2] : 0;
+    }
+
+    /// <summary>The true opening (share of the usual) the curve gives for an engine reading <paramref name="q"/> (share of the usual).</summary>
+    public static double TrueOpening(double q)
+    {
+        if (q >= TrustedReading) return q;
+        if (q <= ClosedReading) return 0;
+        if (q >= NarrowReading) return NarrowTrue + (TrustedReading - NarrowTrue) * (q - NarrowReading) / (TrustedReading - NarrowReading);
+        return NarrowTrue * (q - ClosedReading) / (NarrowReading - ClosedReading);
+    }
+
+    /// <summary>
+    /// The factor (0 to MaxFactor) the portrait's animated lid heights are multiplied by in clip frame <paramref name="i"/>:
+    /// the true opening over what the smoothed landmarks read. Both eyes share it (the mean of their readings): a blink
+    /// is the two eyes' together, and one eye's noise then does not shut it alone. During a blink the detector's raw
+    /// reading of the frame leads (the smoothing lags a blink by a frame or two), blended in smoothly.
+    /// </summary>
+    public double Factor(int i)
+    {
+        var l = _landmarks[i];
+        if (l.Length < 68 || _median[0] <= 1e-6 || _median[1] <= 1e-6) return 1;
+        double qs = 0.5 * (EyelidClosure.Opening(l, 0) / _median[0] + EyelidClosure.Opening(l, 1) / _median[1]);
+        double q = qs;
+        if (_raw.Count > 0 && _rawMedian[0] > 1e-6 && _rawMedian[1] > 1e-6 && double.IsFinite(_raw[i].Left) && double.IsFinite(_raw[i].Right))
+        {
+            double qr = 0.5 * (_raw[i].Left / _rawMedian[0] + _raw[i].Right / _rawMedian[1]);
+            double t = Math.Clamp((RawFrom - Math.Min(qr, qs)) / (RawFrom - RawBelow), 0, 1);
+            q = qs + t * t * (3 - 2 * t) * (qr - qs);
+        }
+        if (q >= TrustedReading && qs >= TrustedReading && Math.Abs(q - qs) < 1e-12) return 1;
+        return qs <= 1e-6 ? 1 : Math.Clamp(TrueOpening(q) / qs, 0, MaxFactor);
+    }
+
+    /// <summary>Closes (or, as a blink ends, opens) the animated portrait's lids (<paramref name="animated"/>, 68 points, changed
+    /// in place) as far as the driver's eyes are in clip frame <paramref name="i"/>; crossed lids are brought together.</summary>
+    public void Apply(Span<PointD> animated, int i)
+    {
+        double f = Factor(i);
+        for (int e = 0; e < 2; e++)
+        {
+            // the eye's "up": perpendicular to its corner-to-corner line, pointing away from the lower lid
+            var c0 = animated[EyelidClosure.EyeIndices[e][0]]; var c1 = animated[EyelidClosure.EyeIndices[e][3]];
+            double wx = c1.X - c0.X, wy = c1.Y - c0.Y, wl = Math.Sqrt(wx * wx + wy * wy);
+            if (wl < 1e-6) continue;
+            double ux = wy / wl, uy = -wx / wl;   // image y points down: (wy, -wx) points up for a left-to-right eye
+            foreach (var (up, low) in LidPairs[e])
+            {
+                PointD u = animated[up], l = animated[low];
+                bool crossed = (u.X - l.X) * ux + (u.Y - l.Y) * uy < 0;
+                if (f == 1 && !crossed) continue;
+                var m = l + MeetShare * (u - l);
+                double k = crossed ? 0 : f;
+                animated[up] = m + k * (u - m);
+                animated[low] = m + k * (l - m);
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+// EyelidClosure: a lid that comes down covers the eyeball instead of squashing it.
+// The warp maps each eye's six landmarks exactly, so when the driver blinks or squints the
+// piecewise-affine warp squeezes the portrait's whole eye (iris, pupil, whites) into the narrower
+// opening, an oval iris, and stretches the lashes above it into a dark band. A real lid slides over
+// a round eyeball and unfolds above its lashes. Per frame and per eye, where the animated eye opens
+// less than the portrait's, this stage changes where three zones of the eye are sampled from:
+// - inside the animated eye polygon, the eyeball is sampled through the similarity that takes the
+//   animated eye corners onto the portrait's (it moves with the head, unsquashed), so the lids'
+//   edges cut it off;
+// - above the upper lid (LidZoneShare of the eye's width), the lid's margin (lashes, liner,
+//   LashBandShare) is pressed, as the eye shuts, into a thin lash line (a shut eye's lashes hang
+//   below the lid, not above it) and the skin above it takes the stretch;
+// - below a lower lid that has come up, the source starts FringeShare further down, past the white
+//   of the eye that lies just outside the landmarks (a shut eye shows no white line).
+// Each change is weighted by how much the eye has closed (none up to OpenShare narrower than the
+// portrait's own opening, in full from ClosedShare narrower), and vanishes at the zones' far edges and at the eye's
+// corners, so the map stays continuous there. The eye's box is resampled with one sample per pixel
+// (as the warp samples) but on the lids' edge, a discontinuity by nature (lid in front of eyeball),
+// where SuperSampling x SuperSampling samples are averaged so the edge is antialiased; the box is
+// laid over the warped frame where the change moves the samples.
+// Requires: the portrait's 68 landmarks; per frame the animated landmarks, the warp's CV_32FC1 maps and
+// the frame the warp resampled through them.
+// Guarantees: an eye less than OpenShare narrower than the portrait's leaves the frame untouched; only
+// pixels in an eye's box whose samples a zone moves are replaced (in part where it moves them less
+// than NoticedShiftPx); the change is continuous in the landmarks (no pop as a
+// blink starts or ends).
+using OpenCvSharp;
+using Vivify.Geometry;
+
+namespace Vivify.Eyes;
+
+public sealed class EyelidClosure
+{
+    /// <summary>Closing (1 - opening over the portrait's) at which the eyeball is sampled unsquashed in full.</summary>
+    public const double ClosedShare = 0.25;
+    /// <summary>Closing under this is the landmarks' noise (and what the warp's squeeze shows well): the eye is left alone.</summary>
+    public const double OpenShare = 0.05;
+    /// <summary>The zone above the upper lid whose stretch is redistributed, as a share of the eye's width.</summary>
+    public const double LidZoneShare = 0.5;
+    /// <summary>The zone below the lower lid, as a share of the eye's width.</summary>
+    public const double LowerZoneShare = 0.3;
+    /// <summary>The lid's margin above the upper lid's landmarks (lashes, liner), as a share of the eye's width.</summary>
+    public const double LashBandShare = 0.12;
+    /// <summary>What the margin is pressed into when the eye is shut: a lash line this thick (share of the eye's width). An
+    /// open eye's lashes rise above the lid; a shut one's hang below it, so the lid above shows skin.</summary>
+    public const double LashLineShare = 0.03;
+    /// <summary>The white of the eye that shows just outside the lower lid's landmarks, as a share of the eye's width.</summary>
+    public const double FringeShare = 0.05;
+    /// <summary>A sample moved this far (portrait pixels) or more counts in full towards laying the redrawn pixel over the warp's.</summary>
+    public const double NoticedShiftPx = 0.5;
+    /// <summary>Samples per pixel side in the eye's box.</summary>
+    public const int SuperSampling = 3;
+
+    /// <summary>Each eye's six landmarks: corner, two upper lid points, corner, two lower lid points.</summary>
+    internal static readonly int[][] EyeIndices = [[36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47]];
+    private readonly PointD[] _portrait;
+    private readonly double[] _opening;
+
+    public EyelidClosure(ReadOnlySpan<PointD> portraitLandmarks)
+    {
+        _portrait = portraitLandmarks[..68].ToArray();
+        _opening = [Opening(_portrait, 0), Opening(_portrait, 1)];
+    }
+
+    /// <summary>How much eye <paramref name="eye"/> (0: 36-41; 1: 42-47) is closed in <paramref name="current"/>: 0 at the portrait's opening or wider, 1 fully.</summary>
+    public double Closing(ReadOnlySpan<PointD> current, int eye) =>
+        _opening[eye] <= 1e-6 ? 0 : Math.Clamp(1 - Opening(current, eye) / _opening[eye], 0, 1);
+
+    /// <summary>The weight of the change for a closing: smoothstep from <see cref="OpenShare"/> to <see cref="ClosedShare"/>.</summary>
+    public static double Weight(double closing)
+    {
+        double t = Math.Clamp((closing - OpenShare) / (ClosedShare - OpenShare), 0, 1);
+        return t * t * (3 - 2 * t);
+    }
+
+    /// <summary>How many eyes the last Apply redrew (0-2).</summary>
+    public int LastRedrawnEyes { get; private set; }
+
+    /// <summary>
+    /// Redraws each animated eye that opens less than the portrait's in <paramref name="output"/>, the frame the warp made
+    /// from <paramref name="portrait"/> through <paramref name="mapX"/>, <paramref name="mapY"/> (which are not changed).
+    /// </summary>
+    public void Apply(Mat portrait, Mat mapX, Mat mapY, ReadOnlySpan<PointD> current, Mat output)
+    {
+        if (mapX.Type() != MatType.CV_32FC1 || mapY.Type() != MatType.CV_32FC1) throw new ArgumentException("maps must be CV_32FC1");
+        LastRedrawnEyes = 0;
+        for (int e = 0; e < EyeIndices.Length; e++)
+        {
+            double weight = Weight(Closing(current, e));
+            if (weight <= 0) continue;
+            var eye = EyeGeometry.Create(_portrait, current, EyeIndices[e], weight, Closing(current, e));
+            if (eye is null) continue;
+            Redraw(eye, portrait, mapX, mapY, output);
+            LastRedrawnEyes++;
+        }
+    }
+
+    private static unsafe void Redraw(EyeGeometry eye, Mat portrait, Mat mapX, Mat mapY, Mat output)
+    {
+        var box = eye.Box(output.Width, output.Height);
+        if (box.Width <= 0 || box.Height <= 0) return;
+        int bw = box.Width, bh = box.Height;
+        // one sample per pixel, at its centre (as the warp samples), where the map is continuous; the pixels on the lids'
+        // edge (the eyeball's polygon), where it jumps, are SuperSampling^2 samples averaged
+        using var px = new Mat(bh, bw, MatType.CV_32FC1);
+        using var py = new Mat(bh, bw, MatType.CV_32FC1);
+        var alpha = new float[bw * bh];
+        var edge = new List<int>();
+        for (int y = 0; y < bh; y++)
+        {
+            float* mx = (float*)mapX.Ptr(box.Y + y), my = (float*)mapY.Ptr(box.Y + y);
+            float* ox = (float*)px.Ptr(y), oy = (float*)py.Ptr(y);
+            for (int x = 0; x < bw; x++)
+            {
+                double sx = mx[box.X + x], sy = my[box.X + x];
+                double moved = eye.Change(box.X + x, box.Y + y, ref sx, ref sy, out bool onEdge);
+                ox[x] = (float)sx; oy[x] = (float)sy;
+                alpha[y * bw + x] = (float)Math.Min(1, moved / NoticedShiftPx);
+                if (onEdge) edge.Add(y * bw + x);
+            }
+        }
+        using var patch = new Mat();
+        Cv2.Remap(portrait, patch, px, py, InterpolationFlags.Linear, BorderTypes.Replicate);
+        int channels = output.Channels();
+        if (edge.Count > 0)
+        {
+            const int s = SuperSampling, n = s * s;
+            using var ex = new Mat(1, edge.Count * n, MatType.CV_32FC1);
+            using var ey = new Mat(1, edge.Count * n, MatType.CV_32FC1);
+            float* fx = (float*)ex.Ptr(0), fy = (float*)ey.Ptr(0);
+            int mw = mapX.Width, mh = mapX.Height;
+            for (int k = 0; k < edge.Count; k++)
+            {
+                int bx = edge[k] % bw, by = edge[k] / bw;
+                double a = 0;
+                for (int j = 0; j < s; j++)
+                    for (int i = 0; i < s; i++)
+                    {
+                        double x = box.X + bx + (i + 0.5) / s - 0.5, y = box.Y + by + (j + 0.5) / s - 0.5;
+                        // the warp's map, bilinear between pixel centres
+                        int x0 = Math.Clamp((int)Math.Floor(x), 0, mw - 1), x1 = Math.Min(x0 + 1, mw - 1);
+                        int y0 = Math.Clamp((int)Math.Floor(y), 0, mh - 1), y1 = Math.Min(y0 + 1, mh - 1);
+                        double wx = Math.Clamp(x - x0, 0, 1), wy = Math.Clamp(y - y0, 0, 1);
+                        double sx = (1 - wy) * ((1 - wx) * mapX.At<float>(y0, x0) + wx * mapX.At<float>(y0, x1)) + wy * ((1 - wx) * mapX.At<float>(y1, x0) + wx * mapX.At<float>(y1, x1));
+                        double sy = (1 - wy) * ((1 - wx) * mapY.At<float>(y0, x0) + wx * mapY.At<float>(y0, x1)) + wy * ((1 - wx) * mapY.At<float>(y1, x0) + wx * mapY.At<float>(y1, x1));
+                        a += Math.Min(1, eye.Change(x, y, ref sx, ref sy, out _) / NoticedShiftPx);
+                        fx[k * n + j * s + i] = (float)sx; fy[k * n + j * s + i] = (float)sy;
+                    }
+                alpha[edge[k]] = (float)(a / n);
+            }
+            using var samples = new Mat();
+            Cv2.Remap(portrait, samples, ex, ey, InterpolationFlags.Linear, BorderTypes.Replicate);
+            byte* sp = (byte*)samples.Ptr(0);
+            for (int k = 0; k < edge.Count; k++)
+            {
+                byte* d = (byte*)patch.Ptr(edge[k] / bw) + (edge[k] % bw) * channels;
+                for (int c = 0; c < channels; c++)
+                {
+                    int sum = 0;
+                    for (int q = 0; q < n; q++) sum += sp[(k * n + q) * channels + c];
+                    d[c] = (byte)((sum + n / 2) / n);
+                }
+            }
+        }
+        // laid over where samples moved (a pixel whose samples did not keeps the warp's own sampling, so the box leaves no edge)
+        using var dst = new Mat(output, box);
+        for (int y = 0; y < bh; y++)
+        {
+            byte* d = (byte*)dst.Ptr(y), p = (byte*)patch.Ptr(y);
+            for (int x = 0; x < bw; x++)
+            {
+                double a = Math.Min(1, 2 * alpha[y * bw + x]);
+                if (a <= 0) continue;
+                for (int c = 0; c < channels; c++)
+                    d[x * channels + c] = (byte)Math.Round(d[x * channels + c] + a * (p[x * channels + c] - d[x * channels + c]));
+            }
+        }
+    }
+
+    /// <summary>One animated eye against the portrait's: the zones' geometry in the portrait's eye frame.</summary>
+    private sealed class EyeGeometry
+    {
+        private PointD _c0, _p0;
+        private double _ar, _ai, _ex, _ey, _ux, _uy, _width, _weight, _closing, _scale;
+        private readonly double[] _hp = new double[4], _vp = new double[4], _hc = new double[4], _vc = new double[4];
+        private readonly double[] _lhp = new double[4], _lvp = new double[4], _lhc = new double[4], _lvc = new double[4];
+        private PointD[] _poly = [];
+
+        public static EyeGeometry? Create(PointD[] portrait, ReadOnlySpan<PointD> current, int[] idx, double weight, double closing)
+        {
+            var g = new EyeGeometry { _weight = weight, _closing = closing };
+            g._poly = new PointD[idx.Length];
+            for (int k = 0; k < idx.Length; k++) g._poly[k] = current[idx[k]];
+            // the similarity taking the animated corners onto the portrait's: z -> a z + b in complex numbers
+            PointD c0 = current[idx[0]], c1 = current[idx[3]], p0 = portrait[idx[0]], p1 = portrait[idx[3]];
+            double cdx = c1.X - c0.X, cdy = c1.Y - c0.Y, pdx = p1.X - p0.X, pdy = p1.Y - p0.Y;
+            double den = cdx * cdx + cdy * cdy;
+            g._width = Math.Sqrt(pdx * pdx + pdy * pdy);
+            if (den < 1e-6 || g._width < 1e-6) return null;
+            g._c0 = c0; g._p0 = p0;
+            g._ar = (pdx * cdx + pdy * cdy) / den; g._ai = (pdy * cdx - pdx * cdy) / den;
+            g._scale = Math.Sqrt(g._ar * g._ar + g._ai * g._ai);
+            // the portrait's eye frame: along the corners (e) and up (u; image y points down), in portrait pixels
+            g._ex = pdx / g._width; g._ey = pdy / g._width; g._ux = g._ey; g._uy = -g._ex;
+            int[] upper = [idx[0], idx[1], idx[2], idx[3]], lower = [idx[0], idx[5], idx[4], idx[3]];
+            for (int k = 0; k < 4; k++)
+            {
+                (g._hp[k], g._vp[k]) = g.Frame(portrait[upper[k]]);
+                (g._hc[k], g._vc[k]) = g.Frame(g.ToPortrait(current[upper[k]].X, current[upper[k]].Y));
+                (g._lhp[k], g._lvp[k]) = g.Frame(portrait[lower[k]]);
+                (g._lhc[k], g._lvc[k]) = g.Frame(g.ToPortrait(current[lower[k]].X, current[lower[k]].Y));
+            }
+            return g;
+        }
+
+        private PointD ToPortrait(double x, double y) { double dx = x - _c0.X, dy = y - _c0.Y; return new(_p0.X + _ar * dx - _ai * dy, _p0.Y + _ai * dx + _ar * dy); }
+        private (double H, double V) Frame(PointD q) { var r = q - _p0; return (r.X * _ex + r.Y * _ey, r.X * _ux + r.Y * _uy); }
+
+        /// <summary>The output box holding the eye and its zones.</summary>
+        public Rect Box(int w, int h)
+        {
+            double up = LidZoneShare * _width / Math.Max(_scale, 1e-3) + 1, down = LowerZoneShare * _width / Math.Max(_scale, 1e-3) + 1;
+            int x0 = Math.Max(0, (int)Math.Floor(_poly.Min(q => q.X)) - 1), x1 = Math.Min(w - 1, (int)Math.Ceiling(_poly.Max(q => q.X)) + 1);
+            int y0 = Math.Max(0, (int)Math.Floor(_poly.Min(q => q.Y) - up)), y1 = Math.Min(h - 1, (int)Math.Ceiling(_poly.Max(q => q.Y) + down));
+            return new Rect(x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+        }
+
+        /// <summary>Changes the source (sx, sy) the warp gives output point (x, y), where a zone does; returns how far it moved
+        /// it. <paramref name="onEdge"/>: the point lies within a pixel of the lids' edge, where the change jumps.</summary>
+        public double Change(double x, double y, ref double sx, ref double sy, out bool onEdge)
+        {
+            double x0 = sx, y0 = sy;
+            Shift(x, y, ref sx, ref sy, out onEdge);
+            return Math.Sqrt((sx - x0) * (sx - x0) + (sy - y0) * (sy - y0));
+        }
+
+        private void Shift(double x, double y, ref double sx, ref double sy, out bool onEdge)
+        {
+            var s = ToPortrait(x, y);
+            // the eyeball, unsquashed, feathered over the pixel inside the lids' edge (so a shut eye shows none)
+            double inside = InsideDistance(_poly, x, y);
+            onEdge = Math.Abs(inside) < 1;
+            double cover = Math.Clamp(inside, 0, 1);
+            if (cover > 0)
+            {
+                double k = _weight * cover;
+                sx += k * (s.X - sx); sy += k * (s.Y - sy);
+            }
+            var (hh, vv) = Frame(s);
+            if (hh <= 0 || hh >= _width) return;
+            double zone = LidZoneShare * _width;
+            double up = Along(_hp, _vp, hh), uc = Along(_hc, _vc, hh);
+            double z = up + zone - uc, dist = vv - uc;
+            if (uc < up && dist > 0 && dist < z)
+            {
+                // above the upper lid: the margin (band, from the portrait) pressed towards a thin lash line as the eye shuts,
+                // the skin above it stretched (the warp stretches both evenly)
+                double band = Math.Min(LashBandShare * _width, 0.5 * zone);
+                double a = Math.Min(band, (1 - _closing) * band + _closing * LashLineShare * _width);
+                double wanted = dist < a ? dist * band / a : band + (dist - a) * (zone - band) / (z - a);
+                double shift = _weight * (wanted - dist * zone / z);
+                sx += shift * _ux; sy += shift * _uy;
+                return;
+            }
+            double lowerZone = LowerZoneShare * _width;
+            double lp = Along(_lhp, _lvp, hh), lc = Along(_lhc, _lvc, hh);
+            double zl = lc - (lp - lowerZone), below = lc - vv;
+            if (lc > lp && below > 0 && below < zl)
+            {
+                // below a lower lid that has come up: from a fringe further down, past the white of the eye
+                double fr = Math.Min(FringeShare * _width, 0.5 * lowerZone);
+                double wanted = fr + below * (lowerZone - fr) / zl;
+                double shift = -_weight * (wanted - below * lowerZone / zl);
+                sx += shift * _ux; sy += shift * _uy;
+            }
+        }
+    }
+
+    /// <summary>The height of a polyline (given by increasing positions hs and heights vs) at position h.</summary>
+    private static double Along(double[] hs, double[] vs, double h)
+    {
+        if (h <= hs[0]) return vs[0];
+        for (int k = 1; k < hs.Length; k++)
+            if (h <= hs[k]) return hs[k] - hs[k - 1] < 1e-9 ? vs[k] : vs[k - 1] + (vs[k] - vs[k - 1]) * (h - hs[k - 1]) / (hs[k] - hs[k - 1]);
+        return vs[^1];
+    }
+
+    /// <summary>An eye's opening (its aspect ratio): the mean of the two lid-to-lid heights (37-41, 38-40) over the
+    /// corner-to-corner width. Eye 0: landmarks 36-41, eye 1: 42-47.</summary>
+    internal static double Opening(ReadOnlySpan<PointD> l, int eye)
+    {
+        var e = EyeIndices[eye];
+        double width = PointD.Distance(l[e[0]], l[e[3]]);
+        if (width < 1e-6) return 0;
+        return (PointD.Distance(l[e[1]], l[e[5]]) + PointD.Distance(l[e[2]], l[e[4]])) / (2 * width);
+    }
+
+    /// <summary>Signed distance from (x, y) to the polygon's boundary: positive inside, negative outside.</summary>
+    private static double InsideDistance(PointD[] poly, double x, double y)
+    {
+        bool inside = false;
+        double best = double.MaxValue;
+        for (int i = 0, j = poly.Length - 1; i < poly.Length; j = i++)
+        {
+            PointD a = poly[j], b = poly[i];
+            if ((b.Y > y) != (a.Y > y) && x < (a.X - b.X) * (y - b.Y) / (a.Y - b.Y) + b.X) inside = !inside;
+            double ex = b.X - a.X, ey = b.Y - a.Y, len2 = ex * ex + ey * ey;
+            double t = len2 > 0 ? Math.Clamp(((x - a.X) * ex + (y - a.Y) * ey) / len2, 0, 1) : 0;
+            double qx = a.X + t * ex - x, qy = a.Y + t * ey - y;
+            best = Math.Min(best, qx * qx + qy * qy);
+        }
+        double d = Math.Sqrt(best);
+        return inside ? d : -d;
+    }
+}
