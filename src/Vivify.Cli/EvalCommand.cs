@@ -42,6 +42,8 @@ internal static class EvalCommand
         Console.WriteLine($"{"",-14} {"correlation",11} {"gain",6}");
         foreach (var (name, f) in new[] { ("overall", r.Overall), ("brow raise", r.BrowRaise), ("mouth opening", r.MouthOpening) })
             Console.WriteLine($"{name,-14} {f.Correlation,11:0.000} {f.Gain,6:0.000}");
+        if (r.BrowRaiseEyesOpen is { } be)
+            Console.WriteLine($"{"  eyes open",-14} {be.Correlation,11:0.000} {be.Gain,6:0.000}   (brow raise on the {r.EyesOpenFrames} frames where the driver's eyes read {CrossReenactmentResult.EyesOpenShare} or more of their usual opening)");
         if (r.OpenMouthFrames > 0)
             Console.WriteLine($"open mouth: on the {r.OpenMouthFrames} frames where the driver's inner lips part {CrossReenactmentResult.OpenMouthThreshold} IOD or more beyond frame 0, the output opens {r.OpenMouthGain:0.000} times as wide");
         Console.WriteLine($"stillness: image border (2 px) vs frame 0, worst frame {r.BorderChangeMax:0.000} grey levels; far from the face, frame to frame {r.FarChangeMean:0.000} grey levels");

@@ -1,5 +1,6 @@
 using OpenCvSharp;
 using Vivify.Animation;
+using Vivify.Evaluation;
 using Vivify.Eyes;
 using Vivify.Faces;
 using Vivify.Geometry;
@@ -82,7 +83,7 @@ public class EyelidTests(ITestOutputHelper output)
         Cv2.Erode(green, green, null, iterations: 1);
         portrait.SetTo(new Scalar(0, 255, 0), green);
         int painted = Cv2.CountNonZero(green);
-        var blinks = new BlinkDepth(driver.Landmarks, driver.RawEyeOpenings);
+        var blinks = new BlinkDepth(driver.Landmarks, driver.RawEyeOpenings, driver.Fps);
         // the blink: the frame the detector reads the most shut
         int shut = Enumerable.Range(0, driver.FrameCount).MinBy(i => driver.RawEyeOpenings[i].Left + driver.RawEyeOpenings[i].Right);
         Assert.Equal(0, blinks.Factor(shut));
@@ -113,6 +114,20 @@ public class EyelidTests(ITestOutputHelper output)
             if (blinks.Factor(i) == 1) { untouched++; Assert.Equal(without[i], withBlinks[i]); }
         output.WriteLine($"{untouched} of {driver.FrameCount} frames untouched");
         Assert.True(untouched > driver.FrameCount / 2);
+    }
+
+    /// <summary>
+    /// eval cross scores the brow raise also on the frames where the driver's eyes are open: over franck's 24-25.5 s, it
+    /// leaves out his blink (2 to 6 frames whose eyes read under 0.8 of their usual opening) and no more.
+    /// </summary>
+    [Fact]
+    public void CrossReenactmentScoresTheBrowRaiseWithoutTheDriversBlink()
+    {
+        using var portrait = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        var r = CrossReenactment.Run("audrey.png", portrait, TestData.Sample("franck.mp4"), new AnimationOptions { Start = 24, Duration = 1.5 }, Detector);
+        output.WriteLine($"{r.Frames} frames, brow raise {r.BrowRaise}, on the {r.EyesOpenFrames} with the driver's eyes open {r.BrowRaiseEyesOpen}");
+        Assert.NotNull(r.BrowRaiseEyesOpen);
+        Assert.InRange(r.Frames - 1 - r.EyesOpenFrames, 2, 6);
     }
 
     private static readonly int[][] EyelidClosureEyes = [[36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47]];

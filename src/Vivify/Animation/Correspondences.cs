@@ -54,7 +54,7 @@ public sealed class Correspondences
     {
         _driver = driver; _portrait = portraitLandmarks; _neutral = neutralFrame; _headMotion = opt.HeadMotion;
         _width = width; _height = height;
-        _blinks = opt.BlinkDepth && portraitLandmarks.Length >= FaceLandmarks.Count ? new BlinkDepth(driver.Landmarks, driver.RawEyeOpenings) : null;
+        _blinks = opt.BlinkDepth && portraitLandmarks.Length >= FaceLandmarks.Count ? new BlinkDepth(driver.Landmarks, driver.RawEyeOpenings, driver.Fps) : null;
         _align = Similarity.Fit(driver.Landmarks[neutralFrame], portraitLandmarks, StableIndices);
         double iod = FaceLandmarks.InterOcularDistance(portraitLandmarks);
         _band = opt.Expansion && opt.BrowBandFraction > 0 ? BrowBand(portraitLandmarks, opt.BrowBandFraction) : [];

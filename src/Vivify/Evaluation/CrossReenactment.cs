@@ -4,7 +4,8 @@
 // by the inter-ocular distance, then compared between output and driver: correlation and
 // amplitude gain (least-squares slope, output on driver) overall (all 68 points, x and y, the
 // driver's displacements turned by the alignment's rotation) and for two expression measures:
-// brow raise (eyes-to-brows height) and mouth opening (inner-lip gap).
+// brow raise (eyes-to-brows height) and mouth opening (inner-lip gap); the brow raise also on the
+// frames where the driver's eyes are open alone (the engine misreads shut eyes).
 // Guarantees: streams; frames whose face was bridged in the driver are left out.
 using OpenCvSharp;
 using Vivify.Animation;
@@ -18,8 +19,14 @@ public sealed record FollowScore(double Correlation, double Gain);
 
 public sealed record CrossReenactmentResult(string Portrait, string Driver, int Frames, FollowScore Overall, FollowScore BrowRaise, FollowScore MouthOpening,
     double DriverBrowRange, double DriverMouthRange, FollowScore CommandedBrowRaise, FollowScore CommandedMouthOpening,
-    double BorderChangeMax, double FarChangeMean, int OpenMouthFrames = 0, double OpenMouthGain = double.NaN)
+    double BorderChangeMax, double FarChangeMean, int OpenMouthFrames = 0, double OpenMouthGain = double.NaN,
+    FollowScore? BrowRaiseEyesOpen = null, int EyesOpenFrames = 0)
 {
+    /// <summary>A driver frame whose eyes our engine reads at least this share of their median opening has its eyes open: the
+    /// engine misreads shut eyes (it reads franck's blink as a brow raise of 0.07 IOD, most of his brow range, and our
+    /// output's shut eyes otherwise), so the brow raise is also scored on those frames alone.</summary>
+    public const double EyesOpenShare = 0.8;
+
     /// <summary>A driver frame whose inner lips part at least this much more than in frame 0 (IODs) is open-mouthed.</summary>
     public const double OpenMouthThreshold = Mouth.MouthTransfer.OpenMouthGap;
 }
@@ -79,8 +86,14 @@ public static class CrossReenactment
         // the mouth's amplitude where the driver's mouth is open: mean output opening over mean driver opening
         var open = Enumerable.Range(0, dm.Count).Where(k => dm[k] >= CrossReenactmentResult.OpenMouthThreshold).ToList();
         double openGain = open.Count > 0 ? open.Average(k => om[k]) / open.Average(k => dm[k]) : double.NaN;
+        // the brow raise on the frames where the driver's eyes are open (as the engine reads them)
+        var eyes = Enumerable.Range(1, outLm.Count - 1).Where(k => keep[k]).Select(k => EyesOpening(drvLm[k])).ToList();
+        double usual = eyes.Order().ElementAt(eyes.Count / 2);
+        var eyesOpen = Enumerable.Range(0, eyes.Count).Where(k => eyes[k] >= CrossReenactmentResult.EyesOpenShare * usual).ToList();
+        var browEyesOpen = Follow([.. eyesOpen.Select(k => ob[k])], [.. eyesOpen.Select(k => db[k])]);
         return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, Follow(ov, dv), Follow(ob, db), Follow(om, dm),
-            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0, open.Count, openGain);
+            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0, open.Count, openGain,
+            browEyesOpen, eyesOpen.Count);
     }
 
     private static double Grey(Scalar s) => (s.Val0 + s.Val1 + s.Val2) / 3;
@@ -108,6 +121,9 @@ public static class CrossReenactment
 
     /// <summary>Height of the brows above the eyes, over IOD, in the face's own frame (rotation removed).</summary>
     public static double Brow(PointD[] l) => UprightHeight(l, [36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47], [17, 18, 19, 20, 21, 22, 23, 24, 25, 26]);
+
+    /// <summary>Both eyes' openings (lid heights over width), summed.</summary>
+    private static double EyesOpening(PointD[] l) => Eyes.EyelidClosure.Opening(l, 0) + Eyes.EyelidClosure.Opening(l, 1);
 
     /// <summary>Gap between the inner lips, over IOD, in the face's own frame.</summary>
     public static double Mouth(PointD[] l) => UprightHeight(l, [61, 62, 63], [65, 66, 67]) * -1;

@@ -13,8 +13,8 @@
 // Requires: the driver's tracked landmarks over the clip (68 points per frame; frames without a
 // face are held, as DriverTrack gives them), and optionally the raw per-frame eye openings.
 // Guarantees: in a frame whose smoothed reading is at least RawFrom and TrustedReading and whose raw
-// reading is at least RawFrom (or missing), lids that do not cross are left exactly as the transfer
-// put them; the animated lids never cross; the change is continuous in the readings.
+// reading is at least RawFrom (or missing, or no raw reading within BlinkWindowSeconds is under
+// RawBelow), lids that do not cross are left exactly as the transfer put them; the animated lids never cross; the change is continuous in the readings.
 using Vivify.Geometry;
 
 namespace Vivify.Eyes;
@@ -33,8 +33,11 @@ public sealed class BlinkDepth
     public const double MeetShare = 0.3;
 
     /// <summary>Below this reading (smoothed or raw, share of the usual) a blink is under way and the raw reading leads; from
-    /// RawFrom up the smoothed one alone, as the raw one is noisier.</summary>
+    /// RawFrom up the smoothed one alone, as the raw one is noisier. Only within BlinkWindowSeconds of a raw reading under
+    /// RawBelow (a blink, and the smoothing's lag after it): elsewhere the smoothed reading alone, so a mildly narrowed eye
+    /// does not take the raw one's noise.</summary>
     public const double RawBelow = 0.8, RawFrom = 0.95;
+    public const double BlinkWindowSeconds = 0.3;
     /// <summary>The most the lids are opened beyond where the smoothed landmarks put them (as a blink ends, the smoothing lags).</summary>
     public const double MaxFactor = 1.3;
 
@@ -42,10 +45,12 @@ public sealed class BlinkDepth
     private readonly IReadOnlyList<PointD[]> _landmarks;
     private readonly IReadOnlyList<(double Left, double Right)> _raw;
     private readonly double[] _median = new double[2], _rawMedian = new double[2];
+    private readonly bool[] _nearBlink;
 
     /// <summary>Reads the driver's usual opening of each eye: the median over the clip of its smoothed landmarks
-    /// (<paramref name="landmarks"/>) and of the detector's raw per-frame readings (<paramref name="rawOpenings"/>; may be empty).</summary>
-    public BlinkDepth(IReadOnlyList<PointD[]> landmarks, IReadOnlyList<(double Left, double Right)> rawOpenings)
+    /// (<paramref name="landmarks"/>) and of the detector's raw per-frame readings (<paramref name="rawOpenings"/>; may be empty)
+    /// at <paramref name="fps"/> frames a second.</summary>
+    public BlinkDepth(IReadOnlyList<PointD[]> landmarks, IReadOnlyList<(double Left, double Right)> rawOpenings, double fps)
     {
         _landmarks = landmarks;
         _raw = rawOpenings.Count == landmarks.Count ? rawOpenings : [];
@@ -54,7 +59,16 @@ public sealed class BlinkDepth
             _median[e] = Median(landmarks.Where(l => l.Length >= 68).Select(l => EyelidClosure.Opening(l, e)));
             _rawMedian[e] = Median(_raw.Select(r => e == 0 ? r.Left : r.Right).Where(double.IsFinite));
         }
+        _nearBlink = new bool[landmarks.Count];
+        int window = (int)Math.Round(BlinkWindowSeconds * (fps > 0 ? fps : 25));
+        for (int i = 0; i < _raw.Count; i++)
+            if (RawReading(i) < RawBelow)
+                for (int j = Math.Max(0, i - window); j <= Math.Min(_raw.Count - 1, i + window); j++) _nearBlink[j] = true;
     }
+
+    /// <summary>The detector's raw reading of frame i (both eyes' mean, share of the usual); NaN where there is none.</summary>
+    private double RawReading(int i) =>
+        _rawMedian[0] > 1e-6 && _rawMedian[1] > 1e-6 ? 0.5 * (_raw[i].Left / _rawMedian[0] + _raw[i].Right / _rawMedian[1]) : double.NaN;
 
     private static double Median(IEnumerable<double> values)
     {
@@ -83,9 +97,8 @@ public sealed class BlinkDepth
         if (l.Length < 68 || _median[0] <= 1e-6 || _median[1] <= 1e-6) return 1;
         double qs = 0.5 * (EyelidClosure.Opening(l, 0) / _median[0] + EyelidClosure.Opening(l, 1) / _median[1]);
         double q = qs;
-        if (_raw.Count > 0 && _rawMedian[0] > 1e-6 && _rawMedian[1] > 1e-6 && double.IsFinite(_raw[i].Left) && double.IsFinite(_raw[i].Right))
+        if (_nearBlink[i] && RawReading(i) is var qr && double.IsFinite(qr))
         {
-            double qr = 0.5 * (_raw[i].Left / _rawMedian[0] + _raw[i].Right / _rawMedian[1]);
             double t = Math.Clamp((RawFrom - Math.Min(qr, qs)) / (RawFrom - RawBelow), 0, 1);
             q = qs + t * t * (3 - 2 * t) * (qr - qs);
         }
