@@ -14,7 +14,7 @@
 // face are held, as DriverTrack gives them), and optionally the raw per-frame eye openings.
 // Guarantees: in a frame whose smoothed reading is at least RawFrom and TrustedReading and whose raw
 // reading is at least RawFrom (or missing, or no raw reading within BlinkWindowSeconds is under
-// RawBelow), lids that do not cross are left exactly as the transfer put them; the animated lids never cross; the change is continuous in the readings.
+// ClosedReading), lids that do not cross are left exactly as the transfer put them; the animated lids never cross; the change is continuous in the readings.
 using Vivify.Geometry;
 
 namespace Vivify.Eyes;
@@ -34,8 +34,9 @@ public sealed class BlinkDepth
 
     /// <summary>Below this reading (smoothed or raw, share of the usual) a blink is under way and the raw reading leads; from
     /// RawFrom up the smoothed one alone, as the raw one is noisier. Only within BlinkWindowSeconds of a raw reading under
-    /// RawBelow (a blink, and the smoothing's lag after it): elsewhere the smoothed reading alone, so a mildly narrowed eye
-    /// does not take the raw one's noise.</summary>
+    /// ClosedReading (a shut eye: a blink, and the smoothing's lag around it): elsewhere the smoothed reading alone, so a
+    /// narrowed eye (a squint, a look down: cap13_edit2 at 2.3 s reads 0.8 smoothed, about 0.7 raw, and is half open) does
+    /// not take the raw one's deeper dips and noise.</summary>
     public const double RawBelow = 0.8, RawFrom = 0.95;
     public const double BlinkWindowSeconds = 0.3;
     /// <summary>The most the lids are opened beyond where the smoothed landmarks put them (as a blink ends, the smoothing lags).</summary>
@@ -62,7 +63,7 @@ public sealed class BlinkDepth
         _nearBlink = new bool[landmarks.Count];
         int window = (int)Math.Round(BlinkWindowSeconds * (fps > 0 ? fps : 25));
         for (int i = 0; i < _raw.Count; i++)
-            if (RawReading(i) < RawBelow)
+            if (RawReading(i) < ClosedReading)
                 for (int j = Math.Max(0, i - window); j <= Math.Min(_raw.Count - 1, i + window); j++) _nearBlink[j] = true;
     }
 

@@ -86,9 +86,9 @@ public sealed class EyelidClosure
         LastRedrawnEyes = 0;
         for (int e = 0; e < EyeIndices.Length; e++)
         {
-            double weight = Weight(Closing(current, e));
+            double closing = Closing(current, e), weight = Weight(closing);
             if (weight <= 0) continue;
-            var eye = EyeGeometry.Create(_portrait, current, EyeIndices[e], weight, Closing(current, e));
+            var eye = EyeGeometry.Create(_portrait, current, EyeIndices[e], weight, closing);
             if (eye is null) continue;
             Redraw(eye, portrait, mapX, mapY, output);
             LastRedrawnEyes++;
