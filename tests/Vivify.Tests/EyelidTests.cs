@@ -130,5 +130,40 @@ public class EyelidTests(ITestOutputHelper output)
         Assert.InRange(r.Frames - 1 - r.EyesOpenFrames, 2, 6);
     }
 
+    /// <summary>
+    /// Eyes behind sunglasses are not the portrait's to blink: terminator_crop.jpg (black lenses) reads as hiding its eyes,
+    /// every golden portrait as showing them (deep-set, shadowed, small and painted eyes included), and so does audrey
+    /// until dark lenses are painted over her eyes and the skin around them. Driven through franck's blink, the terminator
+    /// comes out bit for bit as with --no-eyelids.
+    /// </summary>
+    [Fact]
+    public void SunglassesDoNotBlink()
+    {
+        foreach (var image in Directory.GetFiles(TestData.Golden("images"), "*.png"))
+        {
+            using var m = Cv2.ImRead(image);
+            Assert.True(EyelidClosure.EyesShown(m, Detector.Detect(m)[0].Landmarks), $"{Path.GetFileName(image)}: eyes read as hidden");
+        }
+        using var audrey = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        var face = Detector.Detect(audrey)[0].Landmarks;
+        double iod = FaceLandmarks.InterOcularDistance(face);
+        foreach (var centre in new[] { FaceLandmarks.LeftEyeCenter(face), FaceLandmarks.RightEyeCenter(face) })
+            Cv2.Ellipse(audrey, new Point((int)centre.X, (int)centre.Y), new Size((int)(0.45 * iod), (int)(0.3 * iod)), 0, 0, 360, new Scalar(25, 22, 20), -1);
+        Assert.False(EyelidClosure.EyesShown(audrey, face));
+
+        var driver = DriverTrack.Analyse(TestData.Sample("franck.mp4"), Detector, new DriverTrack.Options { Start = 24.5, Duration = 0.3 });
+        using var terminator = Cv2.ImRead(TestData.Sample("terminator_crop.jpg"));
+        using var on = new PortraitAnimator(terminator, "terminator_crop.jpg", driver, Detector, new AnimationOptions { Start = 24.5, Duration = 0.3 });
+        using var off = new PortraitAnimator(terminator, "terminator_crop.jpg", driver, Detector, new AnimationOptions { Start = 24.5, Duration = 0.3, Eyelids = false, BlinkDepth = false });
+        Assert.False(on.EyesShown);
+        for (int i = 0; i < driver.FrameCount; i++)
+        {
+            using var a = new Mat(); using var b = new Mat();
+            on.Render(i, a); off.Render(i, b);
+            using var d = new Mat(); Cv2.Absdiff(a, b, d);
+            Assert.Equal(0, Cv2.CountNonZero(d.Reshape(1)));
+        }
+    }
+
     private static readonly int[][] EyelidClosureEyes = [[36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47]];
 }

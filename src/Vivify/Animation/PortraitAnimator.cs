@@ -31,6 +31,8 @@ public sealed class PortraitAnimator : IDisposable
     public Face PortraitFace { get; }
     public int PortraitFaceCount { get; }
     public int NeutralFrame { get; }
+    /// <summary>Whether the portrait shows its eyes (not behind sunglasses); if not, blinks and EyelidClosure are left out.</summary>
+    public bool EyesShown { get; }
     public int FrameCount => Driver.FrameCount;
     public int Width => _portrait.Width;
     public int Height => _portrait.Height;
@@ -56,10 +58,13 @@ public sealed class PortraitAnimator : IDisposable
         // A closed mouth's predicted inner lips often touch or cross; part them by a fraction of a
         // pixel so the lip contours stay separate constraint loops in the triangulation.
         var reference = Dlib68Mesh.SeparateInnerLips(PortraitFace.Landmarks);
+        // eyes behind sunglasses are not the portrait's to blink
+        EyesShown = EyelidClosure.EyesShown(portrait, reference);
+        var pointOptions = EyesShown ? Options : Options with { BlinkDepth = false };
         using (var head = Options.Expansion && Options.HeadOutline ? HeadRegion.Find(portrait, reference) : null)
-            Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, Options, head);
+            Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, pointOptions, head);
         _mouth = Options.Mouth ? new MouthTransfer(portrait, reference) : null;
-        _eyelids = Options.Eyelids ? new EyelidClosure(reference) : null;
+        _eyelids = Options.Eyelids && EyesShown ? new EyelidClosure(reference) : null;
         if (Options.Details && Options.Detail.Strength != 0)
         {
             using var neutral = driver.ReadFrame(NeutralFrame);

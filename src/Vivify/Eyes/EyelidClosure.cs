@@ -25,6 +25,7 @@
 // than NoticedShiftPx); the change is continuous in the landmarks (no pop as a
 // blink starts or ends).
 using OpenCvSharp;
+using Vivify.Faces;
 using Vivify.Geometry;
 
 namespace Vivify.Eyes;
@@ -71,6 +72,44 @@ public sealed class EyelidClosure
     {
         double t = Math.Clamp((closing - OpenShare) / (ClosedShare - OpenShare), 0, 1);
         return t * t * (3 - 2 * t);
+    }
+
+    /// <summary>Eyes, and the skin around them, this much darker than the cheeks (mean grey over the cheeks' mean) show no
+    /// eyeball: sunglasses, a mask. A deep-set or shadowed eye is dark too, but the lids and the skin under it are not.</summary>
+    public const double HiddenDarkness = 0.45;
+    /// <summary>How far around the eyes the skin is read (IODs).</summary>
+    public const double AroundIod = 0.12;
+
+    /// <summary>
+    /// Whether the portrait shows its eyes: false where both eye polygons and a band around them are much darker than the
+    /// cheeks (sunglasses): there the lids are not the portrait's to close (the animator then leaves blinks and this stage out).
+    /// </summary>
+    public static bool EyesShown(Mat portrait, ReadOnlySpan<PointD> landmarks)
+    {
+        using var grey = portrait.Channels() == 1 ? portrait.Clone() : portrait.CvtColor(ColorConversionCodes.BGR2GRAY);
+        Mat Fill(int[][] polygons, ReadOnlySpan<PointD> l)
+        {
+            var m = new Mat(grey.Size(), MatType.CV_8UC1, Scalar.All(0));
+            foreach (var poly in polygons)
+            {
+                var pts = new Point[poly.Length];
+                for (int k = 0; k < poly.Length; k++) pts[k] = new Point((int)Math.Round(l[poly[k]].X), (int)Math.Round(l[poly[k]].Y));
+                Cv2.FillConvexPoly(m, pts, Scalar.All(255));
+            }
+            return m;
+        }
+        using var eyes = Fill(EyeIndices, landmarks);
+        // the band around them: the eyes grown by AroundIod, less the eyes
+        int grow = Math.Max(1, (int)Math.Round(AroundIod * FaceLandmarks.InterOcularDistance(landmarks)));
+        using var around = new Mat();
+        using (var kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * grow + 1, 2 * grow + 1)))
+            Cv2.Dilate(eyes, around, kernel);
+        around.SetTo(Scalar.All(0), eyes);
+        // the cheeks: between the jaw's sides and the nose, from the nose's base up to its bridge
+        using var cheeks = Fill([[1, 2, 3, 31, 29], [15, 14, 13, 35, 29]], landmarks);
+        if (Cv2.CountNonZero(eyes) < 4 || Cv2.CountNonZero(cheeks) < 4) return true;
+        double cheek = Cv2.Mean(grey, cheeks).Val0;
+        return !(Cv2.Mean(grey, eyes).Val0 < HiddenDarkness * cheek && Cv2.Mean(grey, around).Val0 < HiddenDarkness * cheek);
     }
 
     /// <summary>How many eyes the last Apply redrew (0-2).</summary>
