@@ -117,6 +117,23 @@ public class EyelidTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// franck keeps his eyes shut from 9.3 s to 11.1 s. Animated from 8.8 s for 2.6 s, his eyes are shut on most of the
+    /// part, so its median opening is a shut one; read against the part's open eyes (the median of the frames near its
+    /// 90th percentile), the closure still shuts the portrait's eyes (on 40 frames or more), and the open frames at the
+    /// start are left alone.
+    /// </summary>
+    [Fact]
+    public void EyesShutForMostOfThePartStillShut()
+    {
+        var driver = DriverTrack.Analyse(TestData.Sample("franck.mp4"), Detector, new DriverTrack.Options { Start = 8.8, Duration = 2.6 });
+        var blinks = new BlinkDepth(driver.Landmarks, driver.RawEyeOpenings, driver.Fps);
+        var f = Enumerable.Range(0, driver.FrameCount).Select(blinks.Factor).ToArray();
+        output.WriteLine($"{driver.FrameCount} frames; factors {string.Join(" ", f.Select(x => x.ToString("0.00")))}");
+        Assert.True(f.Count(x => x == 0) >= 40, $"only {f.Count(x => x == 0)} frames shut");
+        Assert.All(f[..5], x => Assert.Equal(1, x));
+    }
+
+    /// <summary>
     /// eval cross scores the brow raise also on the frames where the driver's eyes are open: over franck's 24-25.5 s, it
     /// leaves out his blink (2 to 6 frames whose eyes read under 0.8 of their usual opening) and no more.
     /// </summary>

@@ -1,9 +1,11 @@
 // BlinkDepth: a driver's closed eye closes the portrait's eye.
 // dlib's 68-point model (our landmark engine) reads a closed eye as still partly open: on the
 // sample drivers' blinks the lids' height over the eye's width (the eye aspect ratio) stays at
-// 0.39-0.66 of the clip's usual opening (franck, cap12_edit, cap13_edit2; every dip below 0.66
-// that we looked at was a shut eye). Moved by those landmarks, the portrait only half-blinks.
-// This stage reads the driver's eyes' opening against the clip's median (q, both eyes' mean; the
+// 0.39-0.66 of the clip's open eyes (franck, cap12_edit, cap13_edit2; every dip below 0.66 that we
+// looked at was a shut eye). Moved by those landmarks, the portrait only half-blinks. This stage
+// reads the driver's eyes' opening against the clip's open eyes (the median of the frames at
+// OpenFloor or more of the 90th percentile: the clip's median where the eyes are mostly open, and
+// still the open eyes in a part where he keeps them shut for most of it; q, both eyes' mean; the
 // detector's raw reading of the frame leads during a blink, as the smoothing lags it) and maps it
 // through a piecewise-linear curve, the identity from TrustedReading up and reaching 0 at ClosedReading
 // (knots (ClosedReading, 0), (NarrowReading, NarrowTrue), (TrustedReading, TrustedReading)). The portrait's animated lid
@@ -21,9 +23,11 @@ namespace Vivify.Eyes;
 
 public sealed class BlinkDepth
 {
-    /// <summary>The engine's reading of a shut eye, over the clip's median opening (the largest seen on a closed eye: 0.66).</summary>
+    /// <summary>Frames whose eyes read under this share of the clip's 90th percentile are left out of its open eyes.</summary>
+    public const double OpenFloor = 0.7;
+    /// <summary>The engine's reading of a shut eye, over the clip's open eyes (the largest seen on a shut eye: 0.66).</summary>
     public const double ClosedReading = 0.66;
-    /// <summary>A narrowed, open eye (a squint, a look down) read at 0.75-0.8 of the median shows more than half of its
+    /// <summary>A narrowed, open eye (a squint, a look down) read at 0.75-0.8 of the open eyes shows more than half of its
     /// opening (franck, cap13_edit2): the curve's middle knot.</summary>
     public const double NarrowReading = 0.8, NarrowTrue = 0.6;
     /// <summary>From this reading up the engine is taken at its word (a slightly narrower eye is read well, and the
@@ -32,7 +36,7 @@ public sealed class BlinkDepth
     /// <summary>Where the lids meet, as a share of the way up from the lower lid.</summary>
     public const double MeetShare = 0.3;
 
-    /// <summary>Below this reading (smoothed or raw, share of the usual) a blink is under way and the raw reading leads; from
+    /// <summary>Below this reading (smoothed or raw, share of the open eyes) a blink is under way and the raw reading leads; from
     /// RawFrom up the smoothed one alone, as the raw one is noisier. Only within BlinkWindowSeconds of a raw reading under
     /// ClosedReading (a shut eye: a blink, and the smoothing's lag around it): elsewhere the smoothed reading alone, so a
     /// narrowed eye (a squint, a look down: cap13_edit2 at 2.3 s reads 0.8 smoothed, about 0.7 raw, and is half open) does
@@ -45,10 +49,10 @@ public sealed class BlinkDepth
     private static readonly (int Upper, int Lower)[][] LidPairs = [[(37, 41), (38, 40)], [(43, 47), (44, 46)]];
     private readonly IReadOnlyList<PointD[]> _landmarks;
     private readonly IReadOnlyList<(double Left, double Right)> _raw;
-    private readonly double[] _median = new double[2], _rawMedian = new double[2];
+    private readonly double[] _open = new double[2], _rawOpen = new double[2];
     private readonly bool[] _nearBlink;
 
-    /// <summary>Reads the driver's usual opening of each eye: the median over the clip of its smoothed landmarks
+    /// <summary>Reads the driver's open eyes (OpenReference) for each eye over the clip, of its smoothed landmarks
     /// (<paramref name="landmarks"/>) and of the detector's raw per-frame readings (<paramref name="rawOpenings"/>; may be empty)
     /// at <paramref name="fps"/> frames a second.</summary>
     public BlinkDepth(IReadOnlyList<PointD[]> landmarks, IReadOnlyList<(double Left, double Right)> rawOpenings, double fps)
@@ -57,8 +61,8 @@ public sealed class BlinkDepth
         _raw = rawOpenings.Count == landmarks.Count ? rawOpenings : [];
         for (int e = 0; e < 2; e++)
         {
-            _median[e] = Median(landmarks.Where(l => l.Length >= 68).Select(l => EyelidClosure.Opening(l, e)));
-            _rawMedian[e] = Median(_raw.Select(r => e == 0 ? r.Left : r.Right).Where(double.IsFinite));
+            _open[e] = OpenReference(landmarks.Where(l => l.Length >= 68).Select(l => EyelidClosure.Opening(l, e)));
+            _rawOpen[e] = OpenReference(_raw.Select(r => e == 0 ? r.Left : r.Right).Where(double.IsFinite));
         }
         _nearBlink = new bool[landmarks.Count];
         int window = (int)Math.Round(BlinkWindowSeconds * (fps > 0 ? fps : 25));
@@ -67,17 +71,21 @@ public sealed class BlinkDepth
                 for (int j = Math.Max(0, i - window); j <= Math.Min(_raw.Count - 1, i + window); j++) _nearBlink[j] = true;
     }
 
-    /// <summary>The detector's raw reading of frame i (both eyes' mean, share of the usual); NaN where there is none.</summary>
+    /// <summary>The detector's raw reading of frame i (both eyes' mean, share of the open eyes); NaN where there is none.</summary>
     private double RawReading(int i) =>
-        _rawMedian[0] > 1e-6 && _rawMedian[1] > 1e-6 ? 0.5 * (_raw[i].Left / _rawMedian[0] + _raw[i].Right / _rawMedian[1]) : double.NaN;
+        _rawOpen[0] > 1e-6 && _rawOpen[1] > 1e-6 ? 0.5 * (_raw[i].Left / _rawOpen[0] + _raw[i].Right / _rawOpen[1]) : double.NaN;
 
-    private static double Median(IEnumerable<double> values)
+    /// <summary>The median of the openings at OpenFloor or more of their 90th percentile (0 for none).</summary>
+    private static double OpenReference(IEnumerable<double> values)
     {
         var v = values.Order().ToArray();
-        return v.Length > 0 ? v[v.Length / 2] : 0;
+        if (v.Length == 0) return 0;
+        double floor = OpenFloor * v[Math.Min(v.Length - 1, (int)(0.9 * v.Length))];
+        var open = v.Where(x => x >= floor).ToArray();
+        return open[open.Length / 2];
     }
 
-    /// <summary>The true opening (share of the usual) the curve gives for an engine reading <paramref name="q"/> (share of the usual).</summary>
+    /// <summary>The true opening (share of the open eyes) the curve gives for an engine reading <paramref name="q"/> (share of the open eyes).</summary>
     public static double TrueOpening(double q)
     {
         if (q >= TrustedReading) return q;
@@ -95,8 +103,8 @@ public sealed class BlinkDepth
     public double Factor(int i)
     {
         var l = _landmarks[i];
-        if (l.Length < 68 || _median[0] <= 1e-6 || _median[1] <= 1e-6) return 1;
-        double qs = 0.5 * (EyelidClosure.Opening(l, 0) / _median[0] + EyelidClosure.Opening(l, 1) / _median[1]);
+        if (l.Length < 68 || _open[0] <= 1e-6 || _open[1] <= 1e-6) return 1;
+        double qs = 0.5 * (EyelidClosure.Opening(l, 0) / _open[0] + EyelidClosure.Opening(l, 1) / _open[1]);
         double q = qs;
         if (_nearBlink[i] && RawReading(i) is var qr && double.IsFinite(qr))
         {
