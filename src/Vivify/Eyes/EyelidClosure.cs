@@ -8,7 +8,7 @@
 //   animated eye corners onto the portrait's (it moves with the head, unsquashed), so the lids'
 //   edges cut it off;
 // - above the upper lid (LidZoneShare of the eye's width), the lid's margin (lashes, liner,
-//   LashBandShare) is pressed, as the eye shuts, into a thin lash line (a shut eye's lashes hang
+//   LashBandShare) is pressed, as far as the lid has come down there, into a thin lash line (a shut eye's lashes hang
 //   below the lid, not above it) and the skin above it takes the stretch;
 // - below a lower lid that has come up, the source starts FringeShare further down, past the white
 //   of the eye that lies just outside the landmarks (a shut eye shows no white line).
@@ -125,9 +125,9 @@ public sealed class EyelidClosure
         LastRedrawnEyes = 0;
         for (int e = 0; e < EyeIndices.Length; e++)
         {
-            double closing = Closing(current, e), weight = Weight(closing);
+            double weight = Weight(Closing(current, e));
             if (weight <= 0) continue;
-            var eye = EyeGeometry.Create(_portrait, current, EyeIndices[e], weight, closing);
+            var eye = EyeGeometry.Create(_portrait, current, EyeIndices[e], weight);
             if (eye is null) continue;
             Redraw(eye, portrait, mapX, mapY, output);
             LastRedrawnEyes++;
@@ -220,14 +220,14 @@ public sealed class EyelidClosure
     private sealed class EyeGeometry
     {
         private PointD _c0, _p0;
-        private double _ar, _ai, _ex, _ey, _ux, _uy, _width, _weight, _closing, _scale;
+        private double _ar, _ai, _ex, _ey, _ux, _uy, _width, _weight, _scale;
         private readonly double[] _hp = new double[4], _vp = new double[4], _hc = new double[4], _vc = new double[4];
         private readonly double[] _lhp = new double[4], _lvp = new double[4], _lhc = new double[4], _lvc = new double[4];
         private PointD[] _poly = [];
 
-        public static EyeGeometry? Create(PointD[] portrait, ReadOnlySpan<PointD> current, int[] idx, double weight, double closing)
+        public static EyeGeometry? Create(PointD[] portrait, ReadOnlySpan<PointD> current, int[] idx, double weight)
         {
-            var g = new EyeGeometry { _weight = weight, _closing = closing };
+            var g = new EyeGeometry { _weight = weight };
             g._poly = new PointD[idx.Length];
             for (int k = 0; k < idx.Length; k++) g._poly[k] = current[idx[k]];
             // the similarity taking the animated corners onto the portrait's: z -> a z + b in complex numbers
@@ -259,7 +259,9 @@ public sealed class EyelidClosure
         public Rect Box(int w, int h)
         {
             double up = LidZoneShare * _width / Math.Max(_scale, 1e-3) + 1, down = LowerZoneShare * _width / Math.Max(_scale, 1e-3) + 1;
-            int x0 = Math.Max(0, (int)Math.Floor(_poly.Min(q => q.X)) - 1), x1 = Math.Min(w - 1, (int)Math.Ceiling(_poly.Max(q => q.X)) + 1);
+            // the zones stand perpendicular to the corner line, which a tilted eye turns: as wide a margin at the sides
+            double side = Math.Max(up, down);
+            int x0 = Math.Max(0, (int)Math.Floor(_poly.Min(q => q.X) - side)), x1 = Math.Min(w - 1, (int)Math.Ceiling(_poly.Max(q => q.X) + side));
             int y0 = Math.Max(0, (int)Math.Floor(_poly.Min(q => q.Y) - up)), y1 = Math.Min(h - 1, (int)Math.Ceiling(_poly.Max(q => q.Y) + down));
             return new Rect(x0, y0, x1 - x0 + 1, y1 - y0 + 1);
         }
@@ -294,8 +296,10 @@ public sealed class EyelidClosure
             {
                 // above the upper lid: the margin (band, from the portrait) pressed towards a thin lash line as the eye shuts,
                 // the skin above it stretched (the warp stretches both evenly)
+                // pressed as far as the lid has come down here (none at the corners, so the zones meet the warp there)
                 double band = Math.Min(LashBandShare * _width, 0.5 * zone);
-                double a = Math.Min(band, (1 - _closing) * band + _closing * LashLineShare * _width);
+                double pressed = Math.Clamp((up - uc) / Math.Max(up - Along(_lhp, _lvp, hh), 1), 0, 1);
+                double a = Math.Min(band, (1 - pressed) * band + pressed * LashLineShare * _width);
                 double wanted = dist < a ? dist * band / a : band + (dist - a) * (zone - band) / (z - a);
                 double shift = _weight * (wanted - dist * zone / z);
                 sx += shift * _ux; sy += shift * _uy;
@@ -307,7 +311,8 @@ public sealed class EyelidClosure
             if (lc > lp && below > 0 && below < zl)
             {
                 // below a lower lid that has come up: from a fringe further down, past the white of the eye
-                double fr = Math.Min(FringeShare * _width, 0.5 * lowerZone);
+                // skipped as far as the lid has come up here (none at the corners)
+                double fr = Math.Min(FringeShare * _width, 0.5 * lowerZone) * Math.Clamp((lc - lp) / Math.Max(Along(_hp, _vp, hh) - lp, 1), 0, 1);
                 double wanted = fr + below * (lowerZone - fr) / zl;
                 double shift = -_weight * (wanted - below * lowerZone / zl);
                 sx += shift * _ux; sy += shift * _uy;
