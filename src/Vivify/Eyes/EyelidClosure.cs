@@ -8,7 +8,8 @@
 //   animated eye corners onto the portrait's (it moves with the head, unsquashed), so the lids'
 //   edges cut it off;
 // - above the upper lid (LidZoneShare of the eye's width), the lid's margin (lashes, liner,
-//   LashBandShare) is pressed, as far as the lid has come down there, into a thin lash line (a shut eye's lashes hang
+//   LashBandShare) is pressed, as far as the lid has come down there (fading out towards the
+//   corners, CornerTaperShare), into a thin lash line (a shut eye's lashes hang
 //   below the lid, not above it) and the skin above it takes the stretch;
 // - below a lower lid that has come up, the source starts FringeShare further down, past the white
 //   of the eye that lies just outside the landmarks (a shut eye shows no white line).
@@ -45,6 +46,8 @@ public sealed class EyelidClosure
     /// <summary>What the margin is pressed into when the eye is shut: a lash line this thick (share of the eye's width). An
     /// open eye's lashes rise above the lid; a shut one's hang below it, so the lid above shows skin.</summary>
     public const double LashLineShare = 0.03;
+    /// <summary>The lash band's pressing and the fringe's skip fade out over this share of the eye's width to its corners.</summary>
+    public const double CornerTaperShare = 0.2;
     /// <summary>The white of the eye that shows just outside the lower lid's landmarks, as a share of the eye's width.</summary>
     public const double FringeShare = 0.05;
     /// <summary>A sample moved this far (portrait pixels) or more counts in full towards laying the redrawn pixel over the warp's.</summary>
@@ -252,6 +255,14 @@ public sealed class EyelidClosure
             return g;
         }
 
+        /// <summary>0 at the eye's corners, rising smoothly to 1 at CornerTaperShare of its width from them: the margin and
+        /// the fringe have no thickness where the lids meet at a corner.</summary>
+        private double CornerTaper(double h)
+        {
+            double t = Math.Clamp(Math.Min(h, _width - h) / (CornerTaperShare * _width), 0, 1);
+            return t * t * (3 - 2 * t);
+        }
+
         private PointD ToPortrait(double x, double y) { double dx = x - _c0.X, dy = y - _c0.Y; return new(_p0.X + _ar * dx - _ai * dy, _p0.Y + _ai * dx + _ar * dy); }
         private (double H, double V) Frame(PointD q) { var r = q - _p0; return (r.X * _ex + r.Y * _ey, r.X * _ux + r.Y * _uy); }
 
@@ -298,7 +309,7 @@ public sealed class EyelidClosure
                 // the skin above it stretched (the warp stretches both evenly)
                 // pressed as far as the lid has come down here (none at the corners, so the zones meet the warp there)
                 double band = Math.Min(LashBandShare * _width, 0.5 * zone);
-                double pressed = Math.Clamp((up - uc) / Math.Max(up - Along(_lhp, _lvp, hh), 1), 0, 1);
+                double pressed = Math.Clamp((up - uc) / Math.Max(up - Along(_lhp, _lvp, hh), 1), 0, 1) * CornerTaper(hh);
                 double a = Math.Min(band, (1 - pressed) * band + pressed * LashLineShare * _width);
                 double wanted = dist < a ? dist * band / a : band + (dist - a) * (zone - band) / (z - a);
                 double shift = _weight * (wanted - dist * zone / z);
@@ -312,7 +323,7 @@ public sealed class EyelidClosure
             {
                 // below a lower lid that has come up: from a fringe further down, past the white of the eye
                 // skipped as far as the lid has come up here (none at the corners)
-                double fr = Math.Min(FringeShare * _width, 0.5 * lowerZone) * Math.Clamp((lc - lp) / Math.Max(Along(_hp, _vp, hh) - lp, 1), 0, 1);
+                double fr = Math.Min(FringeShare * _width, 0.5 * lowerZone) * Math.Clamp((lc - lp) / Math.Max(Along(_hp, _vp, hh) - lp, 1), 0, 1) * CornerTaper(hh);
                 double wanted = fr + below * (lowerZone - fr) / zl;
                 double shift = -_weight * (wanted - below * lowerZone / zl);
                 sx += shift * _ux; sy += shift * _uy;
