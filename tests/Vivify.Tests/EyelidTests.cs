@@ -37,7 +37,7 @@ public class EyelidTests(ITestOutputHelper output)
         lids.Apply(portrait, warp.MapX, warp.MapY, current, covered);
         Assert.Equal(2, lids.LastRedrawnEyes);
 
-        foreach (var eye in new[] { new[] { 36, 37, 38, 39, 40, 41 }, [42, 43, 44, 45, 46, 47] })
+        foreach (var eye in EyelidClosure.EyeIndices)
         {
             // the half-closed eye, shrunk by a pixel from its edge
             using var mask = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
@@ -120,7 +120,7 @@ public class EyelidTests(ITestOutputHelper output)
         using var portrait = Cv2.ImRead(TestData.Golden("images/" + image));
         var face = Detector.Detect(portrait)[0].Landmarks;
         using var green = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
-        foreach (var eye in EyelidClosureEyes)
+        foreach (var eye in EyelidClosure.EyeIndices)
             Cv2.FillConvexPoly(green, eye.Select(k => new Point((int)Math.Round(face[k].X), (int)Math.Round(face[k].Y))).ToArray(), Scalar.All(255));
         Cv2.Erode(green, green, null, iterations: 1);
         portrait.SetTo(new Scalar(0, 255, 0), green);
@@ -224,5 +224,4 @@ public class EyelidTests(ITestOutputHelper output)
         }
     }
 
-    private static readonly int[][] EyelidClosureEyes = [[36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47]];
 }

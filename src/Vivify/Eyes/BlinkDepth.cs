@@ -6,17 +6,21 @@
 // reads the driver's eyes' opening against the clip's open eyes (the median of the frames at
 // OpenFloor or more of the 90th percentile: the clip's median where the eyes are mostly open, and
 // still the open eyes in a part where he keeps them shut for most of it; q, both eyes' mean; the
-// detector's raw reading of the frame leads during a blink, as the smoothing lags it) and maps it
-// through a piecewise-linear curve, the identity from TrustedReading up and reaching 0 at ClosedReading
-// (knots (ClosedReading, 0), (NarrowReading, NarrowTrue), (TrustedReading, TrustedReading)). The portrait's animated lid
-// heights are multiplied by the true opening over the smoothed reading: each upper/lower lid pair
-// comes together towards (or apart from) a line MeetShare of the way up from the lower lid, as a
-// real upper lid does most of the moving. Lids that the transfer made cross are brought together.
+// detector's raw reading of the frame leads around a shut eye, as the smoothing lags it) and maps
+// it through a piecewise-linear curve, the identity from TrustedReading up and reaching 0 at
+// ClosedReading (knots (ClosedReading, 0), (NarrowReading, NarrowTrue), (TrustedReading,
+// TrustedReading)). The portrait's animated lid heights are multiplied by the true opening over the
+// smoothed reading: each upper/lower lid pair comes together towards (or apart from) a line
+// MeetShare of the way up from the lower lid, as a real upper lid does most of the moving. Lids
+// that the transfer made cross are brought together.
 // Requires: the driver's tracked landmarks over the clip (68 points per frame; frames without a
 // face are held, as DriverTrack gives them), and optionally the raw per-frame eye openings.
-// Guarantees: in a frame whose smoothed reading is at least RawFrom and TrustedReading and whose raw
-// reading is at least RawFrom (or missing, or no raw reading within BlinkWindowSeconds is under
-// ClosedReading), lids that do not cross are left exactly as the transfer put them; the animated lids never cross; the change is continuous in the readings.
+// Guarantees: in a frame whose smoothed reading is at least RawFrom and TrustedReading and whose
+// raw reading is at least RawFrom (or missing, or no raw reading within BlinkWindowSeconds is under
+// ClosedReading), lids that do not cross are left exactly as the transfer put them; the animated
+// lids never cross; the change is continuous in the readings but at the edges of a blink's window
+// (BlinkWindowSeconds from a shut eye, where the eyes are usually open again and the raw reading
+// has no weight).
 using Vivify.Geometry;
 
 namespace Vivify.Eyes;
@@ -42,6 +46,7 @@ public sealed class BlinkDepth
     /// narrowed eye (a squint, a look down: cap13_edit2 at 2.3 s reads 0.8 smoothed, about 0.7 raw, and is half open) does
     /// not take the raw one's deeper dips and noise.</summary>
     public const double RawBelow = 0.8, RawFrom = 0.95;
+    /// <summary>How far from a shut-eye raw reading the raw reading may lead (seconds, both ways).</summary>
     public const double BlinkWindowSeconds = 0.3;
     /// <summary>The most the lids are opened beyond where the smoothed landmarks put them (as a blink ends, the smoothing lags).</summary>
     public const double MaxFactor = 1.3;

@@ -8,23 +8,24 @@
 //   animated eye corners onto the portrait's (it moves with the head, unsquashed), so the lids'
 //   edges cut it off;
 // - above the upper lid (LidZoneShare of the eye's width), the lid's margin (lashes, liner,
-//   LashBandShare) is pressed, as far as the lid has come down there (fading out towards the
-//   corners, CornerTaperShare), into a thin lash line (a shut eye's lashes hang
-//   below the lid, not above it) and the skin above it takes the stretch;
+//   LashBandShare) is pressed into a thin lash line as far as the lid has come down there (a shut
+//   eye's lashes hang below the lid, not above it), fading out towards the corners
+//   (CornerTaperShare); the skin above it takes the stretch;
 // - below a lower lid that has come up, the source starts FringeShare further down, past the white
 //   of the eye that lies just outside the landmarks (a shut eye shows no white line).
 // Each change is weighted by how much the eye has closed (none up to OpenShare narrower than the
-// portrait's own opening, in full from ClosedShare narrower), and vanishes at the zones' far edges and at the eye's
-// corners, so the map stays continuous there. The eye's box is resampled with one sample per pixel
-// (as the warp samples) but on the lids' edge, a discontinuity by nature (lid in front of eyeball),
-// where SuperSampling x SuperSampling samples are averaged so the edge is antialiased; the box is
-// laid over the warped frame where the change moves the samples.
-// Requires: the portrait's 68 landmarks; per frame the animated landmarks, the warp's CV_32FC1 maps and
-// the frame the warp resampled through them.
-// Guarantees: an eye less than OpenShare narrower than the portrait's leaves the frame untouched; only
-// pixels in an eye's box whose samples a zone moves are replaced (in part where it moves them less
-// than NoticedShiftPx); the change is continuous in the landmarks (no pop as a
-// blink starts or ends).
+// portrait's own opening, in full from ClosedShare narrower), and vanishes at the zones' far edges
+// and at the eye's corners, so the map stays continuous there. The eye's box is resampled with one
+// sample per pixel (as the warp samples) but on the lids' edge, a discontinuity by nature (lid in
+// front of eyeball), where SuperSampling x SuperSampling samples are averaged so the edge is
+// antialiased; the box is laid over the warped frame where the change moves the samples.
+// EyesShown tells a portrait whose eyes are hidden (sunglasses), which the animator leaves alone.
+// Requires: the portrait's 68 landmarks; per frame the animated landmarks, the warp's CV_32FC1 maps
+// and the frame the warp resampled through them.
+// Guarantees: an eye less than OpenShare narrower than the portrait's leaves the frame untouched;
+// only pixels in an eye's box whose samples a zone moves are replaced (in part where it moves them
+// less than NoticedShiftPx); the change is continuous in the landmarks (no pop as a blink starts or
+// ends) and meets the warp's frame at the eye's corners.
 using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
