@@ -210,7 +210,7 @@ public sealed class DriverTrack
                     Cv2.CvtColor(f.Image, gray, ColorConversionCodes.BGR2GRAY);
                     JoinPoints();
                     var raw = f.RawLandmarks ?? f.Landmarks;
-                    rawEyes.Add(f.RawLandmarks is { Length: FaceLandmarks.Count } r ? (Eyes.EyelidClosure.Opening(r, 0), Eyes.EyelidClosure.Opening(r, 1)) : (double.NaN, double.NaN));
+                    rawEyes.Add(f.RawLandmarks is { Length: FaceLandmarks.Count } r ? (FaceLandmarks.EyeAspectRatio(r, 0), FaceLandmarks.EyeAspectRatio(r, 1)) : (double.NaN, double.NaN));
                     if (opt.TrackPoints && prevGray is not null && live.Count > 0)
                     {
                         // only points still alive are tracked: a lost point is dropped for good

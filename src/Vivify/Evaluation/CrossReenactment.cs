@@ -123,7 +123,7 @@ public static class CrossReenactment
     public static double Brow(PointD[] l) => UprightHeight(l, [36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47], [17, 18, 19, 20, 21, 22, 23, 24, 25, 26]);
 
     /// <summary>Both eyes' openings (lid heights over width), summed.</summary>
-    private static double EyesOpening(PointD[] l) => Eyes.EyelidClosure.Opening(l, 0) + Eyes.EyelidClosure.Opening(l, 1);
+    private static double EyesOpening(PointD[] l) => FaceLandmarks.EyeAspectRatio(l, 0) + FaceLandmarks.EyeAspectRatio(l, 1);
 
     /// <summary>Gap between the inner lips, over IOD, in the face's own frame.</summary>
     public static double Mouth(PointD[] l) => UprightHeight(l, [61, 62, 63], [65, 66, 67]) * -1;

@@ -21,6 +21,7 @@
 // lids never cross; the change is continuous in the readings but at the edges of a blink's window
 // (BlinkWindowSeconds from a shut eye, where the eyes are usually open again and the raw reading
 // has no weight).
+using Vivify.Faces;
 using Vivify.Geometry;
 
 namespace Vivify.Eyes;
@@ -66,7 +67,7 @@ public sealed class BlinkDepth
         _raw = rawOpenings.Count == landmarks.Count ? rawOpenings : [];
         for (int e = 0; e < 2; e++)
         {
-            _open[e] = OpenReference(landmarks.Where(l => l.Length >= 68).Select(l => EyelidClosure.Opening(l, e)));
+            _open[e] = OpenReference(landmarks.Where(l => l.Length >= 68).Select(l => FaceLandmarks.EyeAspectRatio(l, e)));
             _rawOpen[e] = OpenReference(_raw.Select(r => e == 0 ? r.Left : r.Right).Where(double.IsFinite));
         }
         _nearBlink = new bool[landmarks.Count];
@@ -109,7 +110,7 @@ public sealed class BlinkDepth
     {
         var l = _landmarks[i];
         if (l.Length < 68 || _open[0] <= 1e-6 || _open[1] <= 1e-6) return 1;
-        double qs = 0.5 * (EyelidClosure.Opening(l, 0) / _open[0] + EyelidClosure.Opening(l, 1) / _open[1]);
+        double qs = 0.5 * (FaceLandmarks.EyeAspectRatio(l, 0) / _open[0] + FaceLandmarks.EyeAspectRatio(l, 1) / _open[1]);
         double q = qs;
         if (_nearBlink[i] && RawReading(i) is var qr && double.IsFinite(qr))
         {

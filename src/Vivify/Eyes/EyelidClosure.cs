@@ -64,12 +64,12 @@ public sealed class EyelidClosure
     public EyelidClosure(ReadOnlySpan<PointD> portraitLandmarks)
     {
         _portrait = portraitLandmarks[..68].ToArray();
-        _opening = [Opening(_portrait, 0), Opening(_portrait, 1)];
+        _opening = [FaceLandmarks.EyeAspectRatio(_portrait, 0), FaceLandmarks.EyeAspectRatio(_portrait, 1)];
     }
 
     /// <summary>How much eye <paramref name="eye"/> (0: 36-41; 1: 42-47) is closed in <paramref name="current"/>: 0 at the portrait's opening or wider, 1 fully.</summary>
     public double Closing(ReadOnlySpan<PointD> current, int eye) =>
-        _opening[eye] <= 1e-6 ? 0 : Math.Clamp(1 - Opening(current, eye) / _opening[eye], 0, 1);
+        _opening[eye] <= 1e-6 ? 0 : Math.Clamp(1 - FaceLandmarks.EyeAspectRatio(current, eye) / _opening[eye], 0, 1);
 
     /// <summary>The weight of the change for a closing: smoothstep from <see cref="OpenShare"/> to <see cref="ClosedShare"/>.</summary>
     public static double Weight(double closing)
@@ -306,9 +306,9 @@ public sealed class EyelidClosure
             double z = up + zone - uc, dist = vv - uc;
             if (uc < up && dist > 0 && dist < z)
             {
-                // above the upper lid: the margin (band, from the portrait) pressed towards a thin lash line as the eye shuts,
-                // the skin above it stretched (the warp stretches both evenly)
-                // pressed as far as the lid has come down here (none at the corners, so the zones meet the warp there)
+                // above the upper lid: the margin (band, from the portrait) pressed towards a thin lash line as far as the lid
+                // has come down here (fading out at the corners, so the zones meet the warp there), the skin above it taking
+                // the stretch (the warp stretches both evenly)
                 double band = Math.Min(LashBandShare * _width, 0.5 * zone);
                 double pressed = Math.Clamp((up - uc) / Math.Max(up - Along(_lhp, _lvp, hh), 1), 0, 1) * CornerTaper(hh);
                 double a = Math.Min(band, (1 - pressed) * band + pressed * LashLineShare * _width);
@@ -339,16 +339,6 @@ public sealed class EyelidClosure
         for (int k = 1; k < hs.Length; k++)
             if (h <= hs[k]) return hs[k] - hs[k - 1] < 1e-9 ? vs[k] : vs[k - 1] + (vs[k] - vs[k - 1]) * (h - hs[k - 1]) / (hs[k] - hs[k - 1]);
         return vs[^1];
-    }
-
-    /// <summary>An eye's opening (its aspect ratio): the mean of the two lid-to-lid heights (37-41, 38-40) over the
-    /// corner-to-corner width. Eye 0: landmarks 36-41, eye 1: 42-47.</summary>
-    internal static double Opening(ReadOnlySpan<PointD> l, int eye)
-    {
-        var e = EyeIndices[eye];
-        double width = PointD.Distance(l[e[0]], l[e[3]]);
-        if (width < 1e-6) return 0;
-        return (PointD.Distance(l[e[1]], l[e[5]]) + PointD.Distance(l[e[2]], l[e[4]])) / (2 * width);
     }
 
     /// <summary>Signed distance from (x, y) to the polygon's boundary: positive inside, negative outside.</summary>

@@ -17,6 +17,16 @@ public static class FaceLandmarks
     /// <summary>Distance between the two eye centres (means of points 36-41 and 42-47).</summary>
     public static double InterOcularDistance(ReadOnlySpan<PointD> p) => PointD.Distance(LeftEyeCenter(p), RightEyeCenter(p));
 
+    /// <summary>An eye's opening, its aspect ratio: the mean of the two lid-to-lid heights over the corner-to-corner width.
+    /// Eye 0: points 36-41, eye 1: 42-47 (corner, two upper lid points, corner, two lower lid points); 0 for a collapsed eye.</summary>
+    public static double EyeAspectRatio(ReadOnlySpan<PointD> p, int eye)
+    {
+        int o = 36 + 6 * eye;
+        double width = PointD.Distance(p[o], p[o + 3]);
+        if (width < 1e-6) return 0;
+        return (PointD.Distance(p[o + 1], p[o + 5]) + PointD.Distance(p[o + 2], p[o + 4])) / (2 * width);
+    }
+
     public static PointD Mean(ReadOnlySpan<PointD> p)
     {
         double x = 0, y = 0;

@@ -61,17 +61,13 @@ public static class ExpressionMeasures
         for (int k = 17; k < 27; k++) browsY += f[k].Y;
         double brow = eyesY / 4 - browsY / 10;
         double knit = PointD.Distance(f[21], f[22]);
-        double eye = (Ear(f, 36) + Ear(f, 42)) / 2;
+        double eye = (FaceLandmarks.EyeAspectRatio(f, 0) + FaceLandmarks.EyeAspectRatio(f, 1)) / 2;
         // head pose, roughly: the nose tip's place between the jaw's sides (yaw) and between the eyes and chin (pitch)
         double jawL = f[0].X, jawR = f[16].X;
         double yaw = (f[30].X - (jawL + jawR) / 2) / Math.Max(1e-9, jawR - jawL);
         double pitch = f[30].Y / Math.Max(1e-9, f[8].Y);
         return new FaceMeasures(width, lift, open, brow, knit, eye, yaw, pitch);
     }
-
-    /// <summary>Eye aspect ratio of the eye whose outer corner is point <paramref name="o"/> (36 or 42).</summary>
-    private static double Ear(ReadOnlySpan<PointD> f, int o) =>
-        (PointD.Distance(f[o + 1], f[o + 5]) + PointD.Distance(f[o + 2], f[o + 4])) / (2 * Math.Max(1e-9, PointD.Distance(f[o], f[o + 3])));
 
     /// <summary>Mean displacement of points 17-67 from the neutral's after similarity alignment on the rigid points, in the neutral's IOD.</summary>
     public static double Distance(PointD[] neutral, PointD[] frame)
