@@ -53,7 +53,7 @@ public static class AnimationFigures
             // 2. The same frames stage by stage on one thread (Render's order), timed per stage: the split,
             //    and the serial end-to-end figure the pipelined one is compared with.
             sw.Restart();
-            double pointsMs = 0, mapMs = 0, remapMs = 0, eyelidMs = 0; int eyesRedrawn = 0; double writeMs = 0, decodeMs = 0, mouthMs = 0, detailMs = 0;
+            double pointsMs = 0, mapMs = 0, remapMs = 0, eyelidMs = 0, wideningMs = 0; int eyesRedrawn = 0, eyesWidened = 0; double writeMs = 0, decodeMs = 0, mouthMs = 0, detailMs = 0;
             using var animator2 = new PortraitAnimator(portrait, "audrey-1024", driver, detector);
             using var driverReader = new VideoReader(driverPath);
             using var driverFrames = driverReader.Frames(0, seconds).GetEnumerator();
@@ -75,6 +75,9 @@ public static class AnimationFigures
                     long t2b = Stopwatch.GetTimestamp();
                     animator2.EyelidStage?.Apply(animator2.Portrait, animator2.WarpStage.MapX, animator2.WarpStage.MapY, cur, frame);
                     eyesRedrawn += animator2.EyelidStage?.LastRedrawnEyes ?? 0;
+                    long t2c = Stopwatch.GetTimestamp();
+                    animator2.WideningStage?.Apply(animator2.Portrait, animator2.WarpStage.MapX, animator2.WarpStage.MapY, cur, frame);
+                    eyesWidened += animator2.WideningStage?.LastRedrawnEyes ?? 0;
                     long t3 = Stopwatch.GetTimestamp();
                     animator2.DetailStage?.Apply(frame, cur.AsSpan(0, FaceLandmarks.Count), driverFrame, driver.Landmarks[i]);
                     long t3b = Stopwatch.GetTimestamp();
@@ -82,7 +85,7 @@ public static class AnimationFigures
                     long t4 = Stopwatch.GetTimestamp();
                     writer.Write(frame);
                     long t5 = Stopwatch.GetTimestamp();
-                    pointsMs += Ms(t1 - t0); mapMs += Ms(t2 - t1); remapMs += Ms(t2b - t2); eyelidMs += Ms(t3 - t2b); detailMs += Ms(t3b - t3); mouthMs += Ms(t4 - t3b); writeMs += Ms(t5 - t4);
+                    pointsMs += Ms(t1 - t0); mapMs += Ms(t2 - t1); remapMs += Ms(t2b - t2); eyelidMs += Ms(t2c - t2b); wideningMs += Ms(t3 - t2c); detailMs += Ms(t3b - t3); mouthMs += Ms(t4 - t3b); writeMs += Ms(t5 - t4);
                 }
                 var sc = Stopwatch.StartNew();
                 writer.Complete();
@@ -95,7 +98,7 @@ public static class AnimationFigures
             Console.WriteLine($"animation, 1024x1024 portrait, 400x300 driver, {n} frames ({seconds:0} s): {pipelineFps:0.0} frames/s end to end = {pipelineFps / driver.Fps:0.00}x real time " +
                               $"({pipelineFps / serialFps:0.00}x the same work stage by stage on one thread, {serialFps:0.0} frames/s, measured in this run)");
             Console.WriteLine($"  per frame (stage by stage): driver tracking (landmarks + {driver.Points.Count} flow points) {trackMs:0.00} ms | correspondences {pointsMs / n:0.00} ms | " +
-                              $"warp map {mapMs / n:0.00} ms | remap {remapMs / n:0.00} ms | eyelids {eyelidMs / n:0.00} ms ({eyesRedrawn} eyes redrawn{(eyesRedrawn > 0 ? $", {eyelidMs / eyesRedrawn:0.00} ms each" : "")}) | details {detailMs / n:0.00} ms | mouth {mouthMs / n:0.00} ms (driver decode {decodeMs / n:0.00} ms) | encode (H.264, waiting on ffmpeg) {writeMs / n:0.00} ms; set-up {setupMs:0} ms once");
+                              $"warp map {mapMs / n:0.00} ms | remap {remapMs / n:0.00} ms | eyelids {eyelidMs / n:0.00} ms ({eyesRedrawn} eyes redrawn{(eyesRedrawn > 0 ? $", {eyelidMs / eyesRedrawn:0.00} ms each" : "")}) | eye widening {wideningMs / n:0.00} ms ({eyesWidened} eyes redrawn{(eyesWidened > 0 ? $", {wideningMs / eyesWidened:0.00} ms each" : "")}) | details {detailMs / n:0.00} ms | mouth {mouthMs / n:0.00} ms (driver decode {decodeMs / n:0.00} ms) | encode (H.264, waiting on ffmpeg) {writeMs / n:0.00} ms; set-up {setupMs:0} ms once");
             Console.WriteLine($"  memory: peak working set {peak / 1e6:0} MB, managed heap {GC.GetTotalMemory(false) / 1e6:0} MB");
         }
     }

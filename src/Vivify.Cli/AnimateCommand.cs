@@ -36,7 +36,7 @@ internal static class AnimateCommand
         public readonly Option<bool> NoExpansion = new("--no-expansion") { Description = "Ablation: facial points, a fixed ring and the border only (no tracked points on hair, neck, background)." };
         public readonly Option<bool> NoSmoothing = new("--no-smoothing") { Description = "Ablation: plain piecewise-affine warp everywhere." };
         public readonly Option<bool> NoMouth = new("--no-mouth") { Description = "Ablation: leave the open mouth as the warp stretches it (no interior from the driver)." };
-        public readonly Option<bool> NoEyelids = new("--no-eyelids") { Description = "Ablation: eyes close only as far as the landmarks read (half, on a blink), and a closing eye is squashed by the warp instead of its lids covering the eyeball." };
+        public readonly Option<bool> NoEyelids = new("--no-eyelids") { Description = "Ablation: eyes close only as far as the landmarks read (half, on a blink), a closing eye is squashed by the warp instead of its lids covering the eyeball, and a widening eye is stretched (iris into an oval) instead of showing more of a round eyeball." };
         public readonly Option<bool> NoDetails = new("--no-details") { Description = "Ablation: no fine-scale details (wrinkles, folds) from the driver." };
         public readonly Option<double> DetailsStrength = new("--details-strength") { Description = "Scale the transferred details (0 = none, 1 = as in the driver).", DefaultValueFactory = _ => 1.0 };
         public readonly Option<long> MaxPixels = new("--max-pixels") { Description = "Refuse portraits larger than this many pixels.", DefaultValueFactory = _ => MediaFile.DefaultMaxPixels };
@@ -55,7 +55,7 @@ internal static class AnimateCommand
             {
                 NeutralFrame = r.GetValue(Neutral), FaceIndex = r.GetValue(Face), HeadMotion = !r.GetValue(NoHead),
                 Start = r.GetValue(Start), Duration = r.GetValue(Duration), Expansion = !r.GetValue(NoExpansion),
-                Smoothing = !r.GetValue(NoSmoothing), Mouth = !r.GetValue(NoMouth), Eyelids = !r.GetValue(NoEyelids), BlinkDepth = !r.GetValue(NoEyelids), MaxPixels = r.GetValue(MaxPixels),
+                Smoothing = !r.GetValue(NoSmoothing), Mouth = !r.GetValue(NoMouth), Eyelids = !r.GetValue(NoEyelids), BlinkDepth = !r.GetValue(NoEyelids), EyeWidening = !r.GetValue(NoEyelids), MaxPixels = r.GetValue(MaxPixels),
                 Details = !r.GetValue(NoDetails), Detail = new() { Strength = strength },
             };
         }

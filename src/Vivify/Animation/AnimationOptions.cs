@@ -24,6 +24,9 @@ public sealed record AnimationOptions
     /// <summary>A driver's shut eye shuts the portrait's, though the landmark engine reads it half open (Eyes/BlinkDepth;
     /// --no-eyelids turns this off too).</summary>
     public bool BlinkDepth { get; init; } = true;
+    /// <summary>An eye that opens wider than the portrait's shows more of a round eyeball instead of a stretched one
+    /// (Eyes/EyeWidening; --no-eyelids turns this off too).</summary>
+    public bool EyeWidening { get; init; } = true;
     /// <summary>Transfer the driver's fine-scale details: wrinkles, folds (ablation switch: --no-details).</summary>
     public bool Details { get; init; } = true;
     /// <summary>The detail transfer's settings (strength: --details-strength).</summary>

@@ -23,6 +23,7 @@ public sealed class PortraitAnimator : IDisposable
     private readonly ConfidenceAwareWarp _warp;
     private readonly MouthTransfer? _mouth;
     private readonly EyelidClosure? _eyelids;
+    private readonly EyeWidening? _widening;
     private readonly DetailTransfer? _details;
 
     public DriverTrack Driver { get; }
@@ -65,6 +66,7 @@ public sealed class PortraitAnimator : IDisposable
             Points = new Correspondences(driver, reference, NeutralFrame, portrait.Width, portrait.Height, pointOptions, head);
         _mouth = Options.Mouth ? new MouthTransfer(portrait, reference) : null;
         _eyelids = Options.Eyelids && EyesShown ? new EyelidClosure(reference) : null;
+        _widening = Options.EyeWidening && EyesShown ? new EyeWidening(portrait, reference) : null;
         if (Options.Details && Options.Detail.Strength != 0)
         {
             using var neutral = driver.ReadFrame(NeutralFrame);
@@ -83,6 +85,7 @@ public sealed class PortraitAnimator : IDisposable
     internal Mat Portrait => _portrait;
     internal MouthTransfer? MouthStage => _mouth;
     internal EyelidClosure? EyelidStage => _eyelids;
+    internal EyeWidening? WideningStage => _widening;
     internal DetailTransfer? DetailStage => _details;
 
     /// <summary>The animated portrait's landmarks in frame i (where the warp puts the portrait's face).</summary>
@@ -168,6 +171,7 @@ public sealed class PortraitAnimator : IDisposable
     {
         _warp.Warp(current, _portrait, output);
         _eyelids?.Apply(_portrait, _warp.MapX, _warp.MapY, current, output);
+        _widening?.Apply(_portrait, _warp.MapX, _warp.MapY, current, output);
     }
 
     /// <summary>How much mouth interior the last rendered frame showed (0..1; 0 without the mouth stage).</summary>

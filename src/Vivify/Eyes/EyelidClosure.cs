@@ -333,7 +333,7 @@ public sealed class EyelidClosure
     }
 
     /// <summary>The height of a polyline (given by increasing positions hs and heights vs) at position h.</summary>
-    private static double Along(double[] hs, double[] vs, double h)
+    internal static double Along(double[] hs, double[] vs, double h)
     {
         if (h <= hs[0]) return vs[0];
         for (int k = 1; k < hs.Length; k++)
@@ -342,7 +342,7 @@ public sealed class EyelidClosure
     }
 
     /// <summary>Signed distance from (x, y) to the polygon's boundary: positive inside, negative outside.</summary>
-    private static double InsideDistance(PointD[] poly, double x, double y)
+    internal static double InsideDistance(PointD[] poly, double x, double y)
     {
         bool inside = false;
         double best = double.MaxValue;
