@@ -58,8 +58,9 @@ public sealed class EyeWidening
     /// <summary>The fitted iris must explain the eye: at least this share of the visible pixels inside its circle dark (under the
     /// threshold halfway from iris to white), and at least MinAgreeOut of those outside it light. On the samples: audrey 0.99, a
     /// large catchlight (obama4_crop) 0.92, a light hazel iris (cage) 0.69-0.75; outside, audrey 0.90-0.98, joconde's shaded
-    /// right eye 0.58 (its white showed as a bright line under the lid), vendetta's mask 0.58.</summary>
-    public const double MinAgreeIn = 0.95, MinAgreeOut = 0.6;
+    /// right eye 0.58 and joconde_crop's 0.67 (their skin-coloured white was drawn as a bright line under the lid), vendetta's
+    /// mask 0.58, kim1_crop 0.68.</summary>
+    public const double MinAgreeIn = 0.95, MinAgreeOut = 0.7;
     /// <summary>Eyes narrower than this (portrait pixels, corner to corner) are left to the warp.</summary>
     public const double MinEyeWidthPx = 12;
 
