@@ -1,30 +1,35 @@
 // EyeWidening: an eye that opens wider than the portrait's shows more of a round eyeball (the white
-// above and below the iris) instead of a stretched one.
+// above the iris) instead of a stretched one.
 // The warp maps each eye's six landmarks exactly, so when the driver widens its eyes (surprise,
 // fear) the portrait's whole eye is stretched: the iris grows into a tall oval and the lids' dark
 // margin is drawn out with it. A real lid slides off a round eyeball and shows what it hid. From
-// the portrait, once, per eye: the iris (a circle: the darkest columns of the eye's opening, their
-// width its diameter, its lowest dark pixel or the lower lid its bottom, or both its edges where
-// white shows above it too), the white's and the iris's colours. Per frame and per eye, where the
-// animated eye opens more than the portrait's, the eye's opening is redrawn through the similarity
-// that takes the animated eye corners onto the portrait's (the eyeball moves with the head,
-// unstretched), in three bands per column (in the portrait's eye frame):
-// - under the upper lid, its margin (MarginShare of the eye's width: lashes, the lid's shadow)
-//   rises with the lid;
-// - below it, as far as the lid rose there, the eyeball it hid is drawn from the model: the iris's
-//   colour inside the circle, the white's outside, shaded darker towards the lid (ShadowShare,
-//   ShadowDepth), as a lid shades the eyeball under it;
-// - below that, the portrait's own eyeball where it was; the lower lid likewise (LowerMarginShare)
-//   where it has come down.
+// the portrait, once, per eye: the iris (a circle through the visible edges of the dark run around
+// the darkest columns of the opening, its radius kept between MinIrisShare and MaxIrisShare of the
+// eye's width), the upper lid's margin per column (liner, lashes: beside the iris, from the lid's
+// landmarks past the column's darkest row to where it has come MarginRecovery of the way back to
+// its lightest; over the iris the thinner of the sides', ending above a catchlight), and the
+// white and the iris as the row under that margin shows them (elsewhere from their neighbours).
+// Both eyes are modelled or neither, and only where each circle explains its eye (MinAgreeIn of
+// the visible pixels inside it dark, MinAgreeOut of those outside it light): a light iris, a large
+// catchlight or a skin-coloured white leave the eyes to the warp. Per frame and per eye, where the
+// animated eye opens more than the portrait's, the opening is redrawn through the similarity that
+// takes the animated eye corners onto the portrait's (the eyeball moves with the head,
+// unstretched), per column of the portrait's eye frame:
+// - under the upper lid, its margin rises with the lid;
+// - below it, as far as the lid rose there, the eyeball the lid hid: the iris's colour inside the
+//   circle, the white's outside, shaded darker towards the lid (ShadowShare, ShadowDepth), blended
+//   into the bands around it (BlendShare) and softened over a pixel (SoftenPx);
+// - below that, the portrait's own eyeball where it was, its lower half stretched down to a lower
+//   lid that came down.
 // Samples move from the warp's towards these by a weight rising with the widening (none up to
 // WideShare wider than the portrait's opening, in full from FullShare wider); the redrawn pixels
 // on the lids' edge are mixed with the warp's by how much of the pixel lies inside the opening.
 // Requires: the portrait (BGR) and its 68 landmarks; per frame the animated landmarks, the warp's
 // CV_32FC1 maps and the frame the warp resampled through them.
-// Guarantees: an eye less than WideShare wider than the portrait's, or whose iris and white cannot
-// be told apart (under MinContrast grey levels; an eye under MinEyeWidthPx wide), leaves the frame
-// untouched; only pixels inside the animated eye's opening (and the pixel across its edge) change;
-// the change is continuous in the landmarks (no pop as the eye starts to widen).
+// Guarantees: an eye less than WideShare wider than the portrait's, or a portrait whose eyes are
+// not modelled (MinEyeWidthPx, MinContrast, the agreement above), leaves the frame untouched; only
+// pixels inside the animated eye's opening (and the pixel across its edge) change; the change is
+// continuous in the landmarks (no pop as the eye starts to widen or the lid to rise).
 using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
@@ -37,8 +42,8 @@ public sealed class EyeWidening
     public const double WideShare = 0.05;
     /// <summary>Widening from which the eyeball is redrawn in full.</summary>
     public const double FullShare = 0.25;
-    /// <summary>The upper lid's margin inside the opening (liner, lashes, the lid's edge), as a share of the eye's width: at
-    /// least MarginShare, at most MaxMarginShare, measured per column down to the white where it can be seen.</summary>
+    /// <summary>The upper lid's margin inside the opening (liner, lashes, the lid's edge), as a share of the eye's width: measured
+    /// per column beside the iris (at most MaxMarginShare), MarginShare where it cannot be (and no side was measured).</summary>
     public const double MarginShare = 0.03, MaxMarginShare = 0.12;
     /// <summary>The margin ends where a column under the lid has come this share of the way back up from its darkest row (the
     /// lashes, the liner) to its lightest below (the white, shaded under the lid as it may be).</summary>
@@ -184,7 +189,7 @@ public sealed class EyeWidening
                 {
                     model[k] = (float)(weight * hidden);
                     iris[k] = (float)m.IrisShare(h, v);
-                    colour[k] = m.Revealed(portrait, h, v, below);
+                    colour[k] = m.Revealed(h, v, below);
                 }
                 any = true;
             }
@@ -263,7 +268,7 @@ public sealed class EyeWidening
         public double AgreeOut { get; private init; }
         /// <summary>The upper lid's margin inside the opening (liner, lashes, the lid's edge) per half pixel along the eye.</summary>
         private double[] _margins = [];
-        private double[][] _whites = [];
+        private double[][] _whites = [], _irises = [];
         internal double[] UpperH { get; } = new double[4];
         internal double[] UpperV { get; } = new double[4];
         internal double[] LowerH { get; } = new double[4];
@@ -279,6 +284,15 @@ public sealed class EyeWidening
             return new Vec3f((float)_whites[0][c], (float)_whites[1][c], (float)_whites[2][c]);
         }
 
+        /// <summary>The iris in the row under the lid's margin at <paramref name="h"/> (where that row is iris of the iris's own
+        /// shade: not liner, nor a catchlight; elsewhere from its neighbours, or the ring's mean colour).</summary>
+        internal Vec3f IrisAt(double h)
+        {
+            if (_irises.Length == 0) return Iris;
+            int c = Math.Clamp((int)Math.Round(h / 0.5), 0, _irises[0].Length - 1);
+            return new Vec3f((float)_irises[0][c], (float)_irises[1][c], (float)_irises[2][c]);
+        }
+
         /// <summary>The upper lid's margin at <paramref name="h"/>: how far under the lid's landmarks the eyeball begins.</summary>
         public double Margin(double h) => _margins.Length == 0 ? MarginShare * Width : _margins[Math.Clamp((int)Math.Round(h / 0.5), 0, _margins.Length - 1)];
 
@@ -292,14 +306,10 @@ public sealed class EyeWidening
         /// The iris, revealed at (h, v) inside its circle: drawn up from the first row under the lid's margin where that is
         /// iris of the iris's own shade (not the lid's liner, nor a catchlight), else the colour of the iris's ring.
         /// </summary>
-        internal Vec3f Revealed(Mat portrait, double h, double v, double below)
+        internal Vec3f Revealed(double h, double v, double below)
         {
-            double vTop = Along(UpperH, UpperV, h) - Margin(h) - 1;
-            var q = FromFrame(h, vTop);
-            var top = BilinearBgr(portrait, q.X, q.Y);
-            // the iris drawn up from the top row where that is iris of the iris's own shade (not liner, nor a catchlight); the
-            // white as the top row shows it (it meets the eyeball under it), between the iris's sides as it shows beside them
-            var iris = Distance(h, vTop) < IrisRadius && Math.Abs(Grey(top) - Grey(Iris)) <= 0.35 * (Grey(White) - Grey(Iris)) ? top : Iris;
+            // the iris and the white as the row under the lid's margin shows them (they meet the eyeball under it)
+            var iris = IrisAt(h);
             var white = WhiteAt(h);
             var (ib, ig, ir) = (iris.Item0, iris.Item1, iris.Item2);
             double t = Math.Clamp(below / (ShadowShare * Width), 0, 1), shade = 1 - ShadowDepth * (1 - t * t * (3 - 2 * t));
@@ -400,7 +410,8 @@ public sealed class EyeWidening
             double agreeOut = outCircle.Count == 0 ? 0 : outCircle.Count(s => s.Grey >= threshold) / (double)outCircle.Count;
             // the upper lid's margin: beside the iris, from the lid's landmarks down past its darkest row (liner, lashes) to
             // where the column has come MarginRecovery of the way back up to the lightest below it (the white, shaded as it
-            // may be); over the iris, where liner and iris are both dark, the thinner of the margins on either side of it
+            // may be); over the iris, where liner and iris are both dark, the thinner of the margins on either side of it, ending
+            // above a catchlight
             int mc = (int)(width / step) + 1;
             var margins = new double[mc];
             for (int c = 0; c < mc; c++)
@@ -428,10 +439,21 @@ public sealed class EyeWidening
                 var leftSide = known.Where(c => c * step < centreH).Select(c => margins[c]).DefaultIfEmpty(double.NaN).Last();
                 var rightSide = known.Where(c => c * step > centreH).Select(c => margins[c]).DefaultIfEmpty(double.NaN).First();
                 double over = double.IsNaN(leftSide) ? rightSide : double.IsNaN(rightSide) ? leftSide : Math.Min(leftSide, rightSide);
-                for (int c = 0; c < mc; c++) if (double.IsNaN(margins[c]) && Math.Abs(c * step - centreH) < radius + 1) margins[c] = double.IsNaN(over) ? MarginShare * width : over;
+                for (int c = 0; c < mc; c++)
+                {
+                    if (!double.IsNaN(margins[c]) || Math.Abs(c * step - centreH) >= radius + 1) continue;
+                    double h = c * step, upH = Along(eye.UpperH, eye.UpperV, h), m = double.IsNaN(over) ? MarginShare * width : over;
+                    // a catchlight on the iris stays with the eyeball: the margin ends above it
+                    for (double d = 0; d < m; d += step)
+                    {
+                        var q = eye.FromFrame(h, upH - d);
+                        if (Bilinear(grey, q.X, q.Y) >= threshold) { m = d; break; }
+                    }
+                    margins[c] = m;
+                }
             }
             FillGaps(margins, MarginShare * width);
-            for (int c = 0; c < mc; c++) margins[c] = Math.Clamp(margins[c], MarginShare * width, MaxMarginShare * width);
+            for (int c = 0; c < mc; c++) margins[c] = Math.Clamp(margins[c], 0, MaxMarginShare * width);
             // the white in the row under the margin, per column: where that row is white, else from its neighbours
             var whites = new[] { new double[mc], new double[mc], new double[mc] };
             for (int c = 0; c < mc; c++)
@@ -443,6 +465,17 @@ public sealed class EyeWidening
                 if (Bilinear(grey, q.X, q.Y) < threshold) continue;
                 var b = BilinearBgr(bgr, q.X, q.Y);
                 whites[0][c] = b.Item0; whites[1][c] = b.Item1; whites[2][c] = b.Item2;
+            }
+            // and the iris in that row, per column over the circle: where it is iris of the iris's own shade
+            var irises = new[] { new double[mc], new double[mc], new double[mc] };
+            for (int c = 0; c < mc; c++)
+            {
+                double h = c * step, vTop = Along(eye.UpperH, eye.UpperV, h) - margins[c] - 1;
+                for (int ch = 0; ch < 3; ch++) irises[ch][c] = double.NaN;
+                if (Math.Sqrt((h - centreH) * (h - centreH) + (vTop - centreV) * (vTop - centreV)) >= radius - 0.5) continue;
+                var q = eye.FromFrame(h, vTop);
+                var b = BilinearBgr(bgr, q.X, q.Y);
+                irises[0][c] = b.Item0; irises[1][c] = b.Item1; irises[2][c] = b.Item2;
             }
             // colours: the white outside the iris and light; the iris's outer ring (a light iris is lighter than the threshold)
             Vec3f Mean(IEnumerable<Vec3f> v)
@@ -461,7 +494,7 @@ public sealed class EyeWidening
                 IrisH = centreH, IrisV = centreV, IrisRadius = radius, Threshold = threshold,
                 White = Mean(white.Select(s => s.Bgr)), Iris = Mean(ring.Select(s => s.Bgr)),
                 _margins = margins, AgreeIn = agreeIn, AgreeOut = agreeOut,
-            }.WithLids(eye).WithWhites(whites);
+            }.WithLids(eye).WithWhites(whites).WithIrises(irises);
         }
 
         /// <summary>
@@ -552,6 +585,19 @@ public sealed class EyeWidening
 
         private static double Det3(double[,] m) =>
             m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1]) - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0]) + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]);
+
+        /// <summary>Keeps the iris samples of the iris's own shade (within 0.35 of the way from its ring's grey to the white's), the
+        /// rest from their neighbours.</summary>
+        private EyeModel WithIrises(double[][] irises)
+        {
+            double tolerance = 0.35 * (Grey(White) - Grey(Iris));
+            for (int c = 0; c < irises[0].Length; c++)
+                if (!double.IsNaN(irises[0][c]) && Math.Abs(0.114 * irises[0][c] + 0.587 * irises[1][c] + 0.299 * irises[2][c] - Grey(Iris)) > tolerance)
+                    irises[0][c] = irises[1][c] = irises[2][c] = double.NaN;
+            FillGaps(irises[0], Iris.Item0); FillGaps(irises[1], Iris.Item1); FillGaps(irises[2], Iris.Item2);
+            _irises = irises;
+            return this;
+        }
 
         private EyeModel WithWhites(double[][] whites)
         {
