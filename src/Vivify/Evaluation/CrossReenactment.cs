@@ -5,7 +5,10 @@
 // amplitude gain (least-squares slope, output on driver) overall (all 68 points, x and y, the
 // driver's displacements turned by the alignment's rotation) and for two expression measures:
 // brow raise (eyes-to-brows height) and mouth opening (inner-lip gap); the brow raise also on the
-// frames where the driver's eyes are open alone (the engine misreads shut eyes).
+// frames where the driver's eyes are open alone (the engine misreads shut eyes); and, as a reference
+// for what the engine reads of a clear opening on this face, the mouth opening read from the output
+// with its inner-lip polygon painted dark exactly where the warp put it (not a bound: teeth can
+// read wider than the flat dark).
 // Guarantees: streams; frames whose face was bridged in the driver are left out.
 using OpenCvSharp;
 using Vivify.Animation;
@@ -20,7 +23,7 @@ public sealed record FollowScore(double Correlation, double Gain);
 public sealed record CrossReenactmentResult(string Portrait, string Driver, int Frames, FollowScore Overall, FollowScore BrowRaise, FollowScore MouthOpening,
     double DriverBrowRange, double DriverMouthRange, FollowScore CommandedBrowRaise, FollowScore CommandedMouthOpening,
     double BorderChangeMax, double FarChangeMean, int OpenMouthFrames = 0, double OpenMouthGain = double.NaN,
-    FollowScore? BrowRaiseEyesOpen = null, int EyesOpenFrames = 0)
+    FollowScore? BrowRaiseEyesOpen = null, int EyesOpenFrames = 0, FollowScore? PaintedMouthOpening = null)
 {
     /// <summary>A driver frame whose eyes our engine reads at least this share of their median opening has its eyes open: the
     /// engine misreads shut eyes (it reads franck's blink as a brow raise of 0.07 IOD, most of his brow range, and our
@@ -39,6 +42,7 @@ public static class CrossReenactment
         var driver = DriverTrack.Analyse(driverPath, detector, DriverTrack.Options.For(options));
         using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, options);
         var outLm = new List<PointD[]>(); var drvLm = new List<PointD[]>(); var keep = new List<bool>(); var cmdLm = new List<PointD[]>();
+        var paintedLm = new List<PointD[]>();
         using var first = new Mat();
         // stillness: the image border (outer 2 pixels) against frame 0, and far from the face (beyond 1.5 face
         // widths of its centre) between consecutive frames
@@ -64,6 +68,7 @@ public static class CrossReenactment
             frame.CopyTo(previous);
             outLm.Add(SelfReenactment.LandmarksOn(frame, animator.LandmarksAt(i), detector));
             cmdLm.Add(animator.LandmarksAt(i));
+            using (var painted = PaintedOpening(frame, cmdLm[^1])) paintedLm.Add(SelfReenactment.LandmarksOn(painted, cmdLm[^1], detector));
             drvLm.Add(SelfReenactment.LandmarksOn(driverFrame, driver.Landmarks[i], detector));
             keep.Add(driver.Status[i] != TrackStatus.Bridged);
             progress?.Invoke(i + 1);
@@ -83,6 +88,9 @@ public static class CrossReenactment
         // the same measures on where the warp put the landmarks (before any detector reads the output)
         var cb = new List<double>(); var cm = new List<double>();
         for (int k = 1; k < cmdLm.Count; k++) if (keep[k]) { cb.Add(Brow(cmdLm[k]) - Brow(cmdLm[0])); cm.Add(Mouth(cmdLm[k]) - Mouth(cmdLm[0])); }
+        // the reference: the output with its opening painted dark exactly where the warp put the inner lips
+        var pm = new List<double>();
+        for (int k = 1; k < paintedLm.Count; k++) if (keep[k]) pm.Add(Mouth(paintedLm[k]) - Mouth(paintedLm[0]));
         // the mouth's amplitude where the driver's mouth is open: mean output opening over mean driver opening
         var open = Enumerable.Range(0, dm.Count).Where(k => dm[k] >= CrossReenactmentResult.OpenMouthThreshold).ToList();
         double openGain = open.Count > 0 ? open.Average(k => om[k]) / open.Average(k => dm[k]) : double.NaN;
@@ -93,7 +101,17 @@ public static class CrossReenactment
         var browEyesOpen = Follow([.. eyesOpen.Select(k => ob[k])], [.. eyesOpen.Select(k => db[k])]);
         return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, Follow(ov, dv), Follow(ob, db), Follow(om, dm),
             db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0, open.Count, openGain,
-            browEyesOpen, eyesOpen.Count);
+            browEyesOpen, eyesOpen.Count, Follow(pm, dm));
+    }
+
+    /// <summary>A copy of <paramref name="frame"/> whose inner-lip polygon (points 60-67 of <paramref name="landmarks"/>) is
+    /// filled with the dark of an open mouth (antialiased): an opening the engine has every cue to read.</summary>
+    private static Mat PaintedOpening(Mat frame, PointD[] landmarks)
+    {
+        var painted = frame.Clone();
+        var poly = landmarks[60..68].Select(p => new Point((int)Math.Round(p.X * 16), (int)Math.Round(p.Y * 16))).ToArray();
+        Cv2.FillPoly(painted, [poly], new Scalar(30, 20, 25), LineTypes.AntiAlias, 4);
+        return painted;
     }
 
     private static double Grey(Scalar s) => (s.Val0 + s.Val1 + s.Val2) / 3;
