@@ -148,8 +148,7 @@ public sealed class EyeWidening
         using var py = new Mat(bh, bw, MatType.CV_32FC1);
         var cover = new float[bw * bh];
         var model = new float[bw * bh];                 // how much of the revealed eyeball is drawn
-        var iris = new float[bw * bh];                  // how much of it is iris (inside the iris's circle)
-        var colour = new Vec3f[bw * bh];                // the iris's colour there
+        var colour = new Vec3f[bw * bh];                // its colour
         double w = m.Width, blend = Math.Max(0.5, BlendShare * w);
         bool any = false;
         for (int y = 0; y < bh; y++)
@@ -188,7 +187,6 @@ public sealed class EyeWidening
                 if (hidden > 0)
                 {
                     model[k] = (float)(weight * hidden);
-                    iris[k] = (float)m.IrisShare(h, v);
                     colour[k] = m.Revealed(h, v, below);
                 }
                 any = true;
@@ -197,14 +195,13 @@ public sealed class EyeWidening
         if (!any) return false;
         using var patch = new Mat();
         Cv2.Remap(portrait, patch, px, py, InterpolationFlags.Linear, BorderTypes.Replicate);
-        // the revealed eyeball: the iris's cap painted in, the white filled in from around it (the lid's margin above, the
-        // white and the iris below and beside: a white shaded towards the lid, as under a real lid)
+        // the revealed eyeball, drawn in its colours over the resampled patch
         int channels = output.Channels();
         using var revealed = patch.Clone();
-        using var white = new Mat(bh, bw, MatType.CV_8UC1, Scalar.All(0));
+        using var band = new Mat(bh, bw, MatType.CV_8UC1, Scalar.All(0));
         for (int y = 0; y < bh; y++)
         {
-            byte* r = (byte*)revealed.Ptr(y), wm = (byte*)white.Ptr(y);
+            byte* r = (byte*)revealed.Ptr(y), wm = (byte*)band.Ptr(y);
             for (int x = 0; x < bw; x++)
             {
                 int k = y * bw + x;
@@ -217,7 +214,7 @@ public sealed class EyeWidening
         using (var soft = new Mat())
         {
             Cv2.GaussianBlur(revealed, soft, new Size(0, 0), SoftenPx);
-            soft.CopyTo(revealed, white);
+            soft.CopyTo(revealed, band);
         }
         using var dst = new Mat(output, box);
         for (int y = 0; y < bh; y++)
@@ -303,12 +300,12 @@ public sealed class EyeWidening
         internal double IrisShare(double h, double v) => Math.Clamp(IrisRadius + 0.5 - Distance(h, v), 0, 1);
 
         /// <summary>
-        /// The iris, revealed at (h, v) inside its circle: drawn up from the first row under the lid's margin where that is
-        /// iris of the iris's own shade (not the lid's liner, nor a catchlight), else the colour of the iris's ring.
+        /// The eyeball revealed at (h, v), <paramref name="below"/> under the animated upper lid: the iris inside its circle and the
+        /// white outside it (antialiased over a pixel), each as the row under the lid's margin shows it in this column (they
+        /// meet the eyeball there), shaded darker towards the lid.
         /// </summary>
         internal Vec3f Revealed(double h, double v, double below)
         {
-            // the iris and the white as the row under the lid's margin shows them (they meet the eyeball under it)
             var iris = IrisAt(h);
             var white = WhiteAt(h);
             var (ib, ig, ir) = (iris.Item0, iris.Item1, iris.Item2);
