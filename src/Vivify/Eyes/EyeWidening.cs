@@ -400,9 +400,9 @@ public sealed class EyeWidening
                 && Math.Abs(fit.H - centreH) < radius && Math.Abs(fit.V - centreV) < radius)
                 (centreH, centreV, radius) = (fit.H, fit.V, Math.Clamp(fit.R, MinIrisShare * width, MaxIrisShare * width));
             // the circle must explain the opening: the visible pixels inside it dark (iris), outside it light (white)
-            double Dist0((double H, double V, double Grey, Vec3f Bgr) s) => Math.Sqrt((s.H - centreH) * (s.H - centreH) + (s.V - centreV) * (s.V - centreV));
-            var inCircle = samples.Where(s => Dist0(s) < radius - 1).ToList();
-            var outCircle = samples.Where(s => Dist0(s) > radius + 1).ToList();
+            double Dist((double H, double V, double Grey, Vec3f Bgr) s) => Math.Sqrt((s.H - centreH) * (s.H - centreH) + (s.V - centreV) * (s.V - centreV));
+            var inCircle = samples.Where(s => Dist(s) < radius - 1).ToList();
+            var outCircle = samples.Where(s => Dist(s) > radius + 1).ToList();
             double agreeIn = inCircle.Count == 0 ? 0 : inCircle.Count(s => s.Grey < threshold) / (double)inCircle.Count;
             double agreeOut = outCircle.Count == 0 ? 0 : outCircle.Count(s => s.Grey >= threshold) / (double)outCircle.Count;
             // the upper lid's margin: beside the iris, from the lid's landmarks down past its darkest row (liner, lashes) to
@@ -481,8 +481,7 @@ public sealed class EyeWidening
                 foreach (var x in v) { b += x.Item0; g += x.Item1; r += x.Item2; n++; }
                 return n == 0 ? default : new Vec3f((float)(b / n), (float)(g / n), (float)(r / n));
             }
-            double Dist((double H, double V, double Grey, Vec3f Bgr) s) => Math.Sqrt((s.H - centreH) * (s.H - centreH) + (s.V - centreV) * (s.V - centreV));
-            var white = samples.Where(s => Dist(s) > radius + 1 && s.Grey >= threshold).OrderBy(s => s.Grey).ToList();
+            var white = samples.Where(s => Dist(s) > radius + 1 && s.Grey >= threshold).ToList();
             var ring = samples.Where(s => Dist(s) < radius - 0.5 && Dist(s) > 0.55 * radius).ToList();
             if (white.Count < 6 || ring.Count < 4) return null;
             return new EyeModel
