@@ -61,7 +61,7 @@ public class EyeWideningTests(ITestOutputHelper output)
     /// opening, from its lower lid up to the lid's margin) the output differs from audrey's own eye by under 3 grey
     /// levels, against over 10 with the stretch. The revealed band under the raised lid holds no lash-dark pixels (darker
     /// than the iris's ring). Away from the eyes' openings the frame is the warp's, bit for bit; a frame whose eyes open
-    /// no wider than the portrait's is left alone.
+    /// no wider than the portrait's is left alone, and one just past the threshold (weight 0.002) by a grey level at most.
     /// </summary>
     [Fact]
     public void AWideningEyeKeepsItsEyeballInsteadOfStretchingIt()
@@ -80,6 +80,23 @@ public class EyeWideningTests(ITestOutputHelper output)
         widening.Apply(portrait, warp.MapX, warp.MapY, same, stillAfter);
         Assert.Equal(0, widening.LastRedrawnEyes);
         using (var d0 = new Mat()) { Cv2.Absdiff(still, stillAfter, d0); Assert.Equal(0, Cv2.CountNonZero(d0.CvtColor(ColorConversionCodes.BGR2GRAY))); }
+
+        // just past the threshold the redraw has hardly any weight: no pop as an eye starts to widen
+        var starting = scene.Identity();
+        foreach (var (up, low) in new[] { (37, 41), (38, 40), (43, 47), (44, 46) })
+            starting[up] = starting[up] + 0.055 * (starting[up] - starting[low]);
+        Assert.InRange(widening.Widening(starting, 0), EyeWidening.WideShare, EyeWidening.WideShare + 0.01);
+        using var startStretched = new Mat();
+        warp.Warp(starting, portrait, startStretched);
+        using var startWidened = startStretched.Clone();
+        widening.Apply(portrait, warp.MapX, warp.MapY, starting, startWidened);
+        using (var ds = new Mat())
+        {
+            Cv2.Absdiff(startStretched, startWidened, ds);
+            Cv2.MinMaxLoc(ds.Reshape(1), out _, out double most);
+            output.WriteLine($"widening {widening.Widening(starting, 0):0.000} (weight {EyeWidening.Weight(widening.Widening(starting, 0)):0.0000}): at most {most} grey levels from the stretch");
+            Assert.True(most <= 1, $"a pop of {most} grey levels as the eye starts to widen");
+        }
 
         var current = scene.Identity();
         foreach (var (up, low) in new[] { (37, 41), (38, 40), (43, 47), (44, 46) })

@@ -22,8 +22,9 @@
 // - below that, the portrait's own eyeball where it was, its lower half stretched down to a lower
 //   lid that came down.
 // Samples move from the warp's towards these by a weight rising with the widening (none up to
-// WideShare wider than the portrait's opening, in full from FullShare wider); the redrawn pixels
-// on the lids' edge are mixed with the warp's by how much of the pixel lies inside the opening.
+// WideShare wider than the portrait's opening, in full from FullShare wider); each redrawn pixel is
+// laid over the warp's by how much of it lies inside the opening and how far its sample moved (in
+// full from half of EyelidClosure.NoticedShiftPx), so a barely moved sample keeps the warp's pixel.
 // Requires: the portrait (BGR) and its 68 landmarks; per frame the animated landmarks, the warp's
 // CV_32FC1 maps and the frame the warp resampled through them.
 // Guarantees: an eye less than WideShare wider than the portrait's, or a portrait whose eyes are
@@ -146,7 +147,7 @@ public sealed class EyeWidening
         int bw = box.Width, bh = box.Height;
         using var px = new Mat(bh, bw, MatType.CV_32FC1);
         using var py = new Mat(bh, bw, MatType.CV_32FC1);
-        var cover = new float[bw * bh];
+        var cover = new float[bw * bh];                 // how much of the redraw is laid over the warp's pixel
         var model = new float[bw * bh];                 // how much of the revealed eyeball is drawn
         var colour = new Vec3f[bw * bh];                // its colour
         double w = m.Width, blend = Math.Max(0.5, BlendShare * w);
@@ -183,7 +184,10 @@ public sealed class EyeWidening
                     hidden = Math.Max(hidden, Ramp(below, margin, rise, blend));
                 var src = m.FromFrame(h, vs);
                 ox[x] = (float)(wx + weight * (src.X - wx)); oy[x] = (float)(wy + weight * (src.Y - wy));
-                cover[k] = (float)cov;
+                // laid over the warp's pixel inside the opening, as far as its sample moved (a sample moved by a small
+                // fraction of a pixel keeps the warp's own: the resampling rounds positions to 1/32 px)
+                double moved = weight * Math.Sqrt((src.X - wx) * (src.X - wx) + (src.Y - wy) * (src.Y - wy));
+                cover[k] = (float)(cov * Math.Min(1, Math.Max(2 * moved / EyelidClosure.NoticedShiftPx, weight * hidden)));
                 if (hidden > 0)
                 {
                     model[k] = (float)(weight * hidden);
