@@ -409,10 +409,37 @@ public sealed class EyeWidening
             var outCircle = samples.Where(s => Dist(s) > radius + 1).ToList();
             double agreeIn = inCircle.Count == 0 ? 0 : inCircle.Count(s => s.Grey < threshold) / (double)inCircle.Count;
             double agreeOut = outCircle.Count == 0 ? 0 : outCircle.Count(s => s.Grey >= threshold) / (double)outCircle.Count;
-            // the upper lid's margin: beside the iris, from the lid's landmarks down past its darkest row (liner, lashes) to
-            // where the column has come MarginRecovery of the way back up to the lightest below it (the white, shaded as it
-            // may be); over the iris, where liner and iris are both dark, the thinner of the margins on either side of it, ending
-            // above a catchlight
+            var margins = MeasureMargins(eye, grey, threshold, centreH, radius);
+            var (whites, irises) = RowColours(eye, bgr, grey, margins, threshold, centreH, centreV, radius);
+            // colours: the white outside the iris and light; the iris's outer ring (a light iris is lighter than the threshold)
+            Vec3f Mean(IEnumerable<Vec3f> v)
+            {
+                double b = 0, g = 0, r = 0; int n = 0;
+                foreach (var x in v) { b += x.Item0; g += x.Item1; r += x.Item2; n++; }
+                return n == 0 ? default : new Vec3f((float)(b / n), (float)(g / n), (float)(r / n));
+            }
+            var white = samples.Where(s => Dist(s) > radius + 1 && s.Grey >= threshold).ToList();
+            var ring = samples.Where(s => Dist(s) < radius - 0.5 && Dist(s) > 0.55 * radius).ToList();
+            if (white.Count < 6 || ring.Count < 4) return null;
+            return new EyeModel
+            {
+                Corner0 = p0, Corner1 = p1, Width = width, _ex = eye._ex, _ey = eye._ey,
+                IrisH = centreH, IrisV = centreV, IrisRadius = radius, Threshold = threshold,
+                White = Mean(white.Select(s => s.Bgr)), Iris = Mean(ring.Select(s => s.Bgr)),
+                _margins = margins, AgreeIn = agreeIn, AgreeOut = agreeOut,
+            }.WithLids(eye).WithWhites(whites).WithIrises(irises);
+        }
+
+        /// <summary>
+        /// The upper lid's margin per half pixel along the eye: beside the iris, from the lid's landmarks down past its darkest
+        /// row (liner, lashes) to where the column has come MarginRecovery of the way back up to the lightest below it (the
+        /// white, shaded as it may be); over the iris, where liner and iris are both dark, the thinner of the margins on either
+        /// side of it, ending above a catchlight.
+        /// </summary>
+        private static double[] MeasureMargins(EyeModel eye, Mat grey, double threshold, double centreH, double radius)
+        {
+            const double step = 0.5;
+            double width = eye.Width;
             int mc = (int)(width / step) + 1;
             var margins = new double[mc];
             for (int c = 0; c < mc; c++)
@@ -455,6 +482,16 @@ public sealed class EyeWidening
             }
             FillGaps(margins, MarginShare * width);
             for (int c = 0; c < mc; c++) margins[c] = Math.Clamp(margins[c], 0, MaxMarginShare * width);
+            return margins;
+        }
+
+        /// <summary>The white and the iris (B, G, R per half pixel along the eye) in the row under the lid's margin, each where that
+        /// row shows it, NaN elsewhere (WithWhites and WithIrises fill those from the neighbours).</summary>
+        private static (double[][] Whites, double[][] Irises) RowColours(EyeModel eye, Mat bgr, Mat grey, double[] margins, double threshold,
+            double centreH, double centreV, double radius)
+        {
+            const double step = 0.5;
+            int mc = margins.Length;
             // the white in the row under the margin, per column: where that row is white, else from its neighbours
             var whites = new[] { new double[mc], new double[mc], new double[mc] };
             for (int c = 0; c < mc; c++)
@@ -478,23 +515,7 @@ public sealed class EyeWidening
                 var b = BilinearBgr(bgr, q.X, q.Y);
                 irises[0][c] = b.Item0; irises[1][c] = b.Item1; irises[2][c] = b.Item2;
             }
-            // colours: the white outside the iris and light; the iris's outer ring (a light iris is lighter than the threshold)
-            Vec3f Mean(IEnumerable<Vec3f> v)
-            {
-                double b = 0, g = 0, r = 0; int n = 0;
-                foreach (var x in v) { b += x.Item0; g += x.Item1; r += x.Item2; n++; }
-                return n == 0 ? default : new Vec3f((float)(b / n), (float)(g / n), (float)(r / n));
-            }
-            var white = samples.Where(s => Dist(s) > radius + 1 && s.Grey >= threshold).ToList();
-            var ring = samples.Where(s => Dist(s) < radius - 0.5 && Dist(s) > 0.55 * radius).ToList();
-            if (white.Count < 6 || ring.Count < 4) return null;
-            return new EyeModel
-            {
-                Corner0 = p0, Corner1 = p1, Width = width, _ex = eye._ex, _ey = eye._ey,
-                IrisH = centreH, IrisV = centreV, IrisRadius = radius, Threshold = threshold,
-                White = Mean(white.Select(s => s.Bgr)), Iris = Mean(ring.Select(s => s.Bgr)),
-                _margins = margins, AgreeIn = agreeIn, AgreeOut = agreeOut,
-            }.WithLids(eye).WithWhites(whites).WithIrises(irises);
+            return (whites, irises);
         }
 
         /// <summary>
