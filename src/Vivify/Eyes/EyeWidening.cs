@@ -34,6 +34,7 @@
 using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
+using static Vivify.Eyes.EyeFrame;
 
 namespace Vivify.Eyes;
 
@@ -125,21 +126,9 @@ public sealed class EyeWidening
 
     private static unsafe bool Redraw(EyeModel m, PointD[] poly, double weight, Mat portrait, Mat mapX, Mat mapY, Mat output)
     {
-        // the similarity taking the animated corners onto the portrait's: z -> a z + b in complex numbers
-        PointD c0 = poly[0], c1 = poly[3];
-        double cdx = c1.X - c0.X, cdy = c1.Y - c0.Y, den = cdx * cdx + cdy * cdy;
-        if (den < 1e-6) return false;
-        double pdx = m.Corner1.X - m.Corner0.X, pdy = m.Corner1.Y - m.Corner0.Y;
-        double ar = (pdx * cdx + pdy * cdy) / den, ai = (pdy * cdx - pdx * cdy) / den;
-        PointD ToPortrait(double x, double y) { double dx = x - c0.X, dy = y - c0.Y; return new(m.Corner0.X + ar * dx - ai * dy, m.Corner0.Y + ai * dx + ar * dy); }
-        // the animated lids in the portrait's eye frame
-        var upC = new double[4]; var upH = new double[4]; var loC = new double[4]; var loH = new double[4];
-        int[] upper = [0, 1, 2, 3], lower = [0, 5, 4, 3];
-        for (int k = 0; k < 4; k++)
-        {
-            (upH[k], upC[k]) = m.Frame(ToPortrait(poly[upper[k]].X, poly[upper[k]].Y));
-            (loH[k], loC[k]) = m.Frame(ToPortrait(poly[lower[k]].X, poly[lower[k]].Y));
-        }
+        // the similarity taking the animated corners onto the portrait's, and the animated lids in the portrait's eye frame
+        if (m.EyeFrame.From(poly[0], poly[3]) is not { } sim) return false;
+        var (upH, upC, loH, loC) = m.EyeFrame.Lids(k => sim.ToPortrait(poly[k].X, poly[k].Y));
         int x0 = Math.Max(0, (int)Math.Floor(poly.Min(q => q.X)) - 1), x1 = Math.Min(output.Width - 1, (int)Math.Ceiling(poly.Max(q => q.X)) + 1);
         int y0 = Math.Max(0, (int)Math.Floor(poly.Min(q => q.Y)) - 1), y1 = Math.Min(output.Height - 1, (int)Math.Ceiling(poly.Max(q => q.Y)) + 1);
         if (x1 < x0 || y1 < y0) return false;
@@ -164,7 +153,7 @@ public sealed class EyeWidening
                 double inside = InsideDistance(poly, box.X + x, box.Y + y);
                 double cov = Math.Clamp(inside + 0.5, 0, 1);
                 if (cov <= 0) continue;
-                var s = ToPortrait(box.X + x, box.Y + y);
+                var s = sim.ToPortrait(box.X + x, box.Y + y);
                 var (h, v) = m.Frame(s);
                 if (h <= 0 || h >= w) continue;
                 double upP = Along(m.UpperH, m.UpperV, h), loP = Along(m.LowerH, m.LowerV, h), margin = m.Margin(h);
@@ -251,10 +240,9 @@ public sealed class EyeWidening
     /// <summary>One of the portrait's eyes: its frame (along the corners, h; up, v; portrait pixels), lids, iris and colours.</summary>
     public sealed class EyeModel
     {
-        public PointD Corner0 { get; private init; }
-        public PointD Corner1 { get; private init; }
+        internal EyeFrame EyeFrame { get; private init; } = null!;
         /// <summary>Corner to corner, portrait pixels.</summary>
-        public double Width { get; private init; }
+        public double Width => EyeFrame.Width;
         /// <summary>The iris: centre in the eye frame (h along the corners from Corner0, v up) and radius (portrait pixels).</summary>
         public double IrisH { get; private init; }
         public double IrisV { get; private init; }
@@ -270,11 +258,10 @@ public sealed class EyeWidening
         /// <summary>The upper lid's margin inside the opening (liner, lashes, the lid's edge) per half pixel along the eye.</summary>
         private double[] _margins = [];
         private double[][] _whites = [], _irises = [];
-        internal double[] UpperH { get; } = new double[4];
-        internal double[] UpperV { get; } = new double[4];
-        internal double[] LowerH { get; } = new double[4];
-        internal double[] LowerV { get; } = new double[4];
-        private double _ex, _ey;
+        internal double[] UpperH { get; private set; } = [];
+        internal double[] UpperV { get; private set; } = [];
+        internal double[] LowerH { get; private set; } = [];
+        internal double[] LowerV { get; private set; } = [];
 
         /// <summary>The white in the row under the lid's margin at <paramref name="h"/> (between the sides of the iris, and where
         /// that row is not white, from the white beside it).</summary>
@@ -297,8 +284,9 @@ public sealed class EyeWidening
         /// <summary>The upper lid's margin at <paramref name="h"/>: how far under the lid's landmarks the eyeball begins.</summary>
         public double Margin(double h) => _margins.Length == 0 ? MarginShare * Width : _margins[Math.Clamp((int)Math.Round(h / 0.5), 0, _margins.Length - 1)];
 
-        public (double H, double V) Frame(PointD q) { double rx = q.X - Corner0.X, ry = q.Y - Corner0.Y; return (rx * _ex + ry * _ey, rx * _ey - ry * _ex); }
-        public PointD FromFrame(double h, double v) => new(Corner0.X + h * _ex + v * _ey, Corner0.Y + h * _ey - v * _ex);
+        /// <summary>A portrait point in the eye's frame (h along the corners, v up), and back.</summary>
+        public (double H, double V) Frame(PointD q) => EyeFrame.Frame(q);
+        public PointD FromFrame(double h, double v) => EyeFrame.FromFrame(h, v);
 
         /// <summary>How much of the portrait pixel at (h, v) lies inside the iris's circle (0..1, antialiased over a pixel).</summary>
         internal double IrisShare(double h, double v) => Math.Clamp(IrisRadius + 0.5 - Distance(h, v), 0, 1);
@@ -326,17 +314,10 @@ public sealed class EyeWidening
         /// <summary>Models the eye, or null where its iris and white cannot be told apart.</summary>
         internal static EyeModel? Fit(Mat bgr, Mat grey, PointD[] l, int[] idx)
         {
-            PointD p0 = l[idx[0]], p1 = l[idx[3]];
-            double width = PointD.Distance(p0, p1);
-            if (width < MinEyeWidthPx) return null;
-            var eye = new EyeModel { Corner0 = p0, Corner1 = p1, Width = width };
-            eye._ex = (p1.X - p0.X) / width; eye._ey = (p1.Y - p0.Y) / width;
-            int[] upper = [idx[0], idx[1], idx[2], idx[3]], lower = [idx[0], idx[5], idx[4], idx[3]];
-            for (int k = 0; k < 4; k++)
-            {
-                (eye.UpperH[k], eye.UpperV[k]) = eye.Frame(l[upper[k]]);
-                (eye.LowerH[k], eye.LowerV[k]) = eye.Frame(l[lower[k]]);
-            }
+            if (EyeFrame.Create(l, idx) is not { } frame || frame.Width < MinEyeWidthPx) return null;
+            double width = frame.Width;
+            var eye = new EyeModel { EyeFrame = frame };
+            (eye.UpperH, eye.UpperV, eye.LowerH, eye.LowerV) = frame.Lids(k => l[idx[k]]);
             // the opening's samples, half a pixel apart, away from the corners (the caruncle, the lids' meeting) and under
             // the upper lid's margin (lashes)
             const double step = 0.5;
@@ -423,7 +404,7 @@ public sealed class EyeWidening
             if (white.Count < 6 || ring.Count < 4) return null;
             return new EyeModel
             {
-                Corner0 = p0, Corner1 = p1, Width = width, _ex = eye._ex, _ey = eye._ey,
+                EyeFrame = frame,
                 IrisH = centreH, IrisV = centreV, IrisRadius = radius, Threshold = threshold,
                 White = Mean(white.Select(s => s.Bgr)), Iris = Mean(ring.Select(s => s.Bgr)),
                 _margins = margins, AgreeIn = agreeIn, AgreeOut = agreeOut,
@@ -629,7 +610,7 @@ public sealed class EyeWidening
 
         private EyeModel WithLids(EyeModel from)
         {
-            from.UpperH.CopyTo(UpperH, 0); from.UpperV.CopyTo(UpperV, 0); from.LowerH.CopyTo(LowerH, 0); from.LowerV.CopyTo(LowerV, 0);
+            (UpperH, UpperV, LowerH, LowerV) = (from.UpperH, from.UpperV, from.LowerH, from.LowerV);
             return this;
         }
 
@@ -668,7 +649,4 @@ public sealed class EyeWidening
             return new Vec3f(F(a.Item0, b.Item0, c.Item0, d.Item0), F(a.Item1, b.Item1, c.Item1, d.Item1), F(a.Item2, b.Item2, c.Item2, d.Item2));
         }
     }
-
-    private static double Along(double[] hs, double[] vs, double h) => EyelidClosure.Along(hs, vs, h);
-    private static double InsideDistance(PointD[] poly, double x, double y) => EyelidClosure.InsideDistance(poly, x, y);
 }

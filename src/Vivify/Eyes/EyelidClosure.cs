@@ -29,6 +29,7 @@
 using OpenCvSharp;
 using Vivify.Faces;
 using Vivify.Geometry;
+using static Vivify.Eyes.EyeFrame;
 
 namespace Vivify.Eyes;
 
@@ -58,13 +59,16 @@ public sealed class EyelidClosure
 
     /// <summary>Each eye's six landmarks: corner, two upper lid points, corner, two lower lid points.</summary>
     internal static readonly int[][] EyeIndices = [[36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47]];
-    private readonly PointD[] _portrait;
     private readonly double[] _opening;
+    private readonly EyeFrame?[] _frames;
+    private readonly (double[] UpperH, double[] UpperV, double[] LowerH, double[] LowerV)[] _lids;
 
     public EyelidClosure(ReadOnlySpan<PointD> portraitLandmarks)
     {
-        _portrait = portraitLandmarks[..68].ToArray();
-        _opening = [FaceLandmarks.EyeAspectRatio(_portrait, 0), FaceLandmarks.EyeAspectRatio(_portrait, 1)];
+        var portrait = portraitLandmarks[..68].ToArray();
+        _opening = [FaceLandmarks.EyeAspectRatio(portrait, 0), FaceLandmarks.EyeAspectRatio(portrait, 1)];
+        _frames = [.. EyeIndices.Select(idx => EyeFrame.Create(portrait, idx))];
+        _lids = [.. EyeIndices.Select((idx, e) => _frames[e] is { } f ? f.Lids(k => portrait[idx[k]]) : default)];
     }
 
     /// <summary>How much eye <paramref name="eye"/> (0: 36-41; 1: 42-47) is closed in <paramref name="current"/>: 0 at the portrait's opening or wider, 1 fully.</summary>
@@ -131,8 +135,7 @@ public sealed class EyelidClosure
         {
             double weight = Weight(Closing(current, e));
             if (weight <= 0) continue;
-            var eye = EyeGeometry.Create(_portrait, current, EyeIndices[e], weight);
-            if (eye is null) continue;
+            if (_frames[e] is not { } frame || EyeGeometry.Create(frame, _lids[e], current, EyeIndices[e], weight) is not { } eye) continue;
             Redraw(eye, portrait, mapX, mapY, output);
             LastRedrawnEyes++;
         }
@@ -223,36 +226,24 @@ public sealed class EyelidClosure
     /// <summary>One animated eye against the portrait's: the zones' geometry in the portrait's eye frame.</summary>
     private sealed class EyeGeometry
     {
-        private PointD _c0, _p0;
-        private double _ar, _ai, _ex, _ey, _ux, _uy, _width, _weight, _scale;
-        private readonly double[] _hp = new double[4], _vp = new double[4], _hc = new double[4], _vc = new double[4];
-        private readonly double[] _lhp = new double[4], _lvp = new double[4], _lhc = new double[4], _lvc = new double[4];
+        private EyeFrame _frame = null!;
+        private EyeFrame.CornerSimilarity _sim;
+        private double _weight;
+        private double[] _hp = [], _vp = [], _hc = [], _vc = [], _lhp = [], _lvp = [], _lhc = [], _lvc = [];
         private PointD[] _poly = [];
+        private double Width => _frame.Width;
 
-        public static EyeGeometry? Create(PointD[] portrait, ReadOnlySpan<PointD> current, int[] idx, double weight)
+        /// <summary>The animated eye (<paramref name="current"/>[<paramref name="idx"/>]) against the portrait's eye in its <paramref name="frame"/>,
+        /// whose lids are <paramref name="portraitLids"/>; null when the animated corners meet.</summary>
+        public static EyeGeometry? Create(EyeFrame frame, (double[] UpperH, double[] UpperV, double[] LowerH, double[] LowerV) portraitLids,
+            ReadOnlySpan<PointD> current, int[] idx, double weight)
         {
-            var g = new EyeGeometry { _weight = weight };
-            g._poly = new PointD[idx.Length];
-            for (int k = 0; k < idx.Length; k++) g._poly[k] = current[idx[k]];
-            // the similarity taking the animated corners onto the portrait's: z -> a z + b in complex numbers
-            PointD c0 = current[idx[0]], c1 = current[idx[3]], p0 = portrait[idx[0]], p1 = portrait[idx[3]];
-            double cdx = c1.X - c0.X, cdy = c1.Y - c0.Y, pdx = p1.X - p0.X, pdy = p1.Y - p0.Y;
-            double den = cdx * cdx + cdy * cdy;
-            g._width = Math.Sqrt(pdx * pdx + pdy * pdy);
-            if (den < 1e-6 || g._width < 1e-6) return null;
-            g._c0 = c0; g._p0 = p0;
-            g._ar = (pdx * cdx + pdy * cdy) / den; g._ai = (pdy * cdx - pdx * cdy) / den;
-            g._scale = Math.Sqrt(g._ar * g._ar + g._ai * g._ai);
-            // the portrait's eye frame: along the corners (e) and up (u; image y points down), in portrait pixels
-            g._ex = pdx / g._width; g._ey = pdy / g._width; g._ux = g._ey; g._uy = -g._ex;
-            int[] upper = [idx[0], idx[1], idx[2], idx[3]], lower = [idx[0], idx[5], idx[4], idx[3]];
-            for (int k = 0; k < 4; k++)
-            {
-                (g._hp[k], g._vp[k]) = g.Frame(portrait[upper[k]]);
-                (g._hc[k], g._vc[k]) = g.Frame(g.ToPortrait(current[upper[k]].X, current[upper[k]].Y));
-                (g._lhp[k], g._lvp[k]) = g.Frame(portrait[lower[k]]);
-                (g._lhc[k], g._lvc[k]) = g.Frame(g.ToPortrait(current[lower[k]].X, current[lower[k]].Y));
-            }
+            var poly = new PointD[idx.Length];
+            for (int k = 0; k < idx.Length; k++) poly[k] = current[idx[k]];
+            if (frame.From(poly[0], poly[3]) is not { } sim) return null;
+            var g = new EyeGeometry { _frame = frame, _sim = sim, _weight = weight, _poly = poly };
+            (g._hp, g._vp, g._lhp, g._lvp) = portraitLids;
+            (g._hc, g._vc, g._lhc, g._lvc) = frame.Lids(k => sim.ToPortrait(poly[k].X, poly[k].Y));
             return g;
         }
 
@@ -260,17 +251,15 @@ public sealed class EyelidClosure
         /// the fringe have no thickness where the lids meet at a corner.</summary>
         private double CornerTaper(double h)
         {
-            double t = Math.Clamp(Math.Min(h, _width - h) / (CornerTaperShare * _width), 0, 1);
+            double t = Math.Clamp(Math.Min(h, Width - h) / (CornerTaperShare * Width), 0, 1);
             return t * t * (3 - 2 * t);
         }
 
-        private PointD ToPortrait(double x, double y) { double dx = x - _c0.X, dy = y - _c0.Y; return new(_p0.X + _ar * dx - _ai * dy, _p0.Y + _ai * dx + _ar * dy); }
-        private (double H, double V) Frame(PointD q) { var r = q - _p0; return (r.X * _ex + r.Y * _ey, r.X * _ux + r.Y * _uy); }
 
         /// <summary>The output box holding the eye and its zones.</summary>
         public Rect Box(int w, int h)
         {
-            double up = LidZoneShare * _width / Math.Max(_scale, 1e-3) + 1, down = LowerZoneShare * _width / Math.Max(_scale, 1e-3) + 1;
+            double scale = _sim.Scale, up = LidZoneShare * Width / Math.Max(scale, 1e-3) + 1, down = LowerZoneShare * Width / Math.Max(scale, 1e-3) + 1;
             // the zones stand perpendicular to the corner line, which a tilted eye turns: as wide a margin at the sides
             double side = Math.Max(up, down);
             int x0 = Math.Max(0, (int)Math.Floor(_poly.Min(q => q.X) - side)), x1 = Math.Min(w - 1, (int)Math.Ceiling(_poly.Max(q => q.X) + side));
@@ -289,7 +278,7 @@ public sealed class EyelidClosure
 
         private void Shift(double x, double y, ref double sx, ref double sy, out bool onEdge)
         {
-            var s = ToPortrait(x, y);
+            var s = _sim.ToPortrait(x, y);
             // the eyeball, unsquashed, feathered over the pixel inside the lids' edge (so a shut eye shows none)
             double inside = InsideDistance(_poly, x, y);
             onEdge = Math.Abs(inside) < 1;
@@ -299,9 +288,9 @@ public sealed class EyelidClosure
                 double k = _weight * cover;
                 sx += k * (s.X - sx); sy += k * (s.Y - sy);
             }
-            var (hh, vv) = Frame(s);
-            if (hh <= 0 || hh >= _width) return;
-            double zone = LidZoneShare * _width;
+            var (hh, vv) = _frame.Frame(s);
+            if (hh <= 0 || hh >= Width) return;
+            double zone = LidZoneShare * Width;
             double up = Along(_hp, _vp, hh), uc = Along(_hc, _vc, hh);
             double z = up + zone - uc, dist = vv - uc;
             if (uc < up && dist > 0 && dist < z)
@@ -309,53 +298,26 @@ public sealed class EyelidClosure
                 // above the upper lid: the margin (band, from the portrait) pressed towards a thin lash line as far as the lid
                 // has come down here (fading out at the corners, so the zones meet the warp there), the skin above it taking
                 // the stretch (the warp stretches both evenly)
-                double band = Math.Min(LashBandShare * _width, 0.5 * zone);
+                double band = Math.Min(LashBandShare * Width, 0.5 * zone);
                 double pressed = Math.Clamp((up - uc) / Math.Max(up - Along(_lhp, _lvp, hh), 1), 0, 1) * CornerTaper(hh);
-                double a = Math.Min(band, (1 - pressed) * band + pressed * LashLineShare * _width);
+                double a = Math.Min(band, (1 - pressed) * band + pressed * LashLineShare * Width);
                 double wanted = dist < a ? dist * band / a : band + (dist - a) * (zone - band) / (z - a);
                 double shift = _weight * (wanted - dist * zone / z);
-                sx += shift * _ux; sy += shift * _uy;
+                var (ux, uy) = _frame.Up; sx += shift * ux; sy += shift * uy;
                 return;
             }
-            double lowerZone = LowerZoneShare * _width;
+            double lowerZone = LowerZoneShare * Width;
             double lp = Along(_lhp, _lvp, hh), lc = Along(_lhc, _lvc, hh);
             double zl = lc - (lp - lowerZone), below = lc - vv;
             if (lc > lp && below > 0 && below < zl)
             {
                 // below a lower lid that has come up: from a fringe further down, past the white of the eye
                 // skipped as far as the lid has come up here (none at the corners)
-                double fr = Math.Min(FringeShare * _width, 0.5 * lowerZone) * Math.Clamp((lc - lp) / Math.Max(Along(_hp, _vp, hh) - lp, 1), 0, 1) * CornerTaper(hh);
+                double fr = Math.Min(FringeShare * Width, 0.5 * lowerZone) * Math.Clamp((lc - lp) / Math.Max(Along(_hp, _vp, hh) - lp, 1), 0, 1) * CornerTaper(hh);
                 double wanted = fr + below * (lowerZone - fr) / zl;
                 double shift = -_weight * (wanted - below * lowerZone / zl);
-                sx += shift * _ux; sy += shift * _uy;
+                var (ux, uy) = _frame.Up; sx += shift * ux; sy += shift * uy;
             }
         }
-    }
-
-    /// <summary>The height of a polyline (given by increasing positions hs and heights vs) at position h.</summary>
-    internal static double Along(double[] hs, double[] vs, double h)
-    {
-        if (h <= hs[0]) return vs[0];
-        for (int k = 1; k < hs.Length; k++)
-            if (h <= hs[k]) return hs[k] - hs[k - 1] < 1e-9 ? vs[k] : vs[k - 1] + (vs[k] - vs[k - 1]) * (h - hs[k - 1]) / (hs[k] - hs[k - 1]);
-        return vs[^1];
-    }
-
-    /// <summary>Signed distance from (x, y) to the polygon's boundary: positive inside, negative outside.</summary>
-    internal static double InsideDistance(PointD[] poly, double x, double y)
-    {
-        bool inside = false;
-        double best = double.MaxValue;
-        for (int i = 0, j = poly.Length - 1; i < poly.Length; j = i++)
-        {
-            PointD a = poly[j], b = poly[i];
-            if ((b.Y > y) != (a.Y > y) && x < (a.X - b.X) * (y - b.Y) / (a.Y - b.Y) + b.X) inside = !inside;
-            double ex = b.X - a.X, ey = b.Y - a.Y, len2 = ex * ex + ey * ey;
-            double t = len2 > 0 ? Math.Clamp(((x - a.X) * ex + (y - a.Y) * ey) / len2, 0, 1) : 0;
-            double qx = a.X + t * ex - x, qy = a.Y + t * ey - y;
-            best = Math.Min(best, qx * qx + qy * qy);
-        }
-        double d = Math.Sqrt(best);
-        return inside ? d : -d;
     }
 }
