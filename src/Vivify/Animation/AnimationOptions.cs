@@ -19,6 +19,9 @@ public sealed record AnimationOptions
     public bool Smoothing { get; init; } = true;
     /// <summary>Fill the open mouth with the driver's mouth interior (ablation switch: --no-mouth).</summary>
     public bool Mouth { get; init; } = true;
+    /// <summary>Move the portrait's inner lips onto the teeth it shows where the landmark model read the mouth as closed
+    /// (Faces/InnerLipFit); without it a smile's teeth are lip to the warp.</summary>
+    public bool InnerLipFit { get; init; } = true;
     /// <summary>Lids that come down cover the eyeball instead of squashing it (ablation switch: --no-eyelids).</summary>
     public bool Eyelids { get; init; } = true;
     /// <summary>A driver's shut eye shuts the portrait's, though the landmark engine reads it half open (Eyes/BlinkDepth;

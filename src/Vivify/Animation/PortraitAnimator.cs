@@ -31,6 +31,8 @@ public sealed class PortraitAnimator : IDisposable
     public Correspondences Points { get; }
     public Face PortraitFace { get; }
     public int PortraitFaceCount { get; }
+    /// <summary>The portrait face's 68 landmarks as animated: the model's, with the inner lips on the teeth it showed (Faces/InnerLipFit).</summary>
+    public PointD[] PortraitLandmarks { get; }
     public int NeutralFrame { get; }
     /// <summary>Whether the portrait shows its eyes (not behind sunglasses); if not, blinks and EyelidClosure are left out.</summary>
     public bool EyesShown { get; }
@@ -53,12 +55,14 @@ public sealed class PortraitAnimator : IDisposable
         double iod = PortraitFace.InterOcularDistance;
         if (iod < Options.MinFaceIod)
             throw new VivifyException(portraitName, $"the face is too small to animate: {iod:0} px between the eyes, at least {Options.MinFaceIod:0} px needed (use a larger or closer-cropped portrait)");
-        NeutralFrame = Options.NeutralFrame ?? Animation.NeutralFrame.Choose(driver, PortraitFace.Landmarks);
+        // the model often reads a mouth that shows its teeth as closed: the teeth would be lip, stretched with it
+        PortraitLandmarks = Options.InnerLipFit ? InnerLipFit.Refine(portrait, PortraitFace.Landmarks) : PortraitFace.Landmarks;
+        NeutralFrame = Options.NeutralFrame ?? Animation.NeutralFrame.Choose(driver, PortraitLandmarks);
         if (NeutralFrame < 0 || NeutralFrame >= driver.FrameCount)
             throw new VivifyException(driver.Path, $"--neutral-frame {NeutralFrame} is outside the clip's {driver.FrameCount} frames");
         // A closed mouth's predicted inner lips often touch or cross; part them by a fraction of a
         // pixel so the lip contours stay separate constraint loops in the triangulation.
-        var reference = Dlib68Mesh.SeparateInnerLips(PortraitFace.Landmarks);
+        var reference = Dlib68Mesh.SeparateInnerLips(PortraitLandmarks);
         // eyes behind sunglasses are not the portrait's to blink
         EyesShown = EyelidClosure.EyesShown(portrait, reference);
         var pointOptions = EyesShown ? Options : Options with { BlinkDepth = false };

@@ -50,7 +50,7 @@ public static class CrossReenactment
         const int bw = 2;
         borderMask[new Rect(bw, bw, portrait.Width - 2 * bw, portrait.Height - 2 * bw)].SetTo(Scalar.All(0));
         using var farMask = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(255));
-        var fc = FaceLandmarks.Mean(animator.PortraitFace.Landmarks);
+        var fc = FaceLandmarks.Mean(animator.PortraitLandmarks);
         Cv2.Circle(farMask, new Point((int)fc.X, (int)fc.Y), (int)(1.5 * animator.PortraitFace.Box.Width), Scalar.All(0), -1);
         bool farEmpty = Cv2.CountNonZero(farMask) == 0;
         using var previous = new Mat();

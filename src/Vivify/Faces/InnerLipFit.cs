@@ -1,0 +1,182 @@
+// InnerLipFit: moves a still image's inner lips (points 60-67) onto a mouth opening that the 68-point
+// model missed. dlib's model often reads a mouth that shows its teeth (a smile, a small or soft
+// image: audrey.jpg, queen20, kim1, franck's stills) as closed or opens it only part-way: its
+// inner-lip line runs along the top of the teeth or across them. Animated from there, the teeth are
+// lip: they stretch down with the lower lip as the mouth opens, and the lips can never close over them.
+// What it does: in a frame along the mouth's corners (48-54), per column between the inner corners,
+// the run of teeth between the outer lips (pixels clearly lighter than the upper lip and much less red
+// than it), extended through the dark of the mouth next to it, that meets the predicted inner lips;
+// where such runs cover most of the mouth's middle, the inner lips 61-63 move up to their tops and
+// 65-67 down to their bottoms (medians over a window around each point's column).
+// Requires: a BGR image and its 68 landmarks. Guarantees: only points 61-63 and 65-67 move, each only
+// along the mouth's normal and only outwards (the predicted opening is never closed); each lip keeps at
+// least MinLipShare of the mouth's height; a mouth with no such opening (closed lips, a lip-gloss
+// highlight away from the lips' meeting line, a grey-scale image whose lips are as light as its teeth),
+// or narrower than MinMouthWidthPx, gets the landmarks back unchanged.
+using OpenCvSharp;
+using Vivify.Geometry;
+
+namespace Vivify.Faces;
+
+public static class InnerLipFit
+{
+    /// <summary>Mouths narrower than this (corner to corner, pixels) are left as predicted.</summary>
+    public const double MinMouthWidthPx = 24;
+    /// <summary>A tooth is at least this much lighter (Lab L, 0-255) than the upper lip's median.</summary>
+    public const double TeethLift = 15;
+    /// <summary>...and less red (Lab a above neutral) than the upper lip by this share of the lip's redness, 6 at least.</summary>
+    public const double TeethRedDrop = 0.2;
+    /// <summary>In a grey-scale image (lips no redder than neutral) a tooth is this much lighter than the lip, and lips lighter
+    /// than GreyLipMaxLight are not read (a line drawing's lips are the paper).</summary>
+    public const double GreyTeethLift = 40, GreyLipMaxLight = 160;
+    /// <summary>The dark of the mouth is this much darker (L) than the upper lip's median.</summary>
+    public const double DarkDrop = 25;
+    /// <summary>A run of teeth counts where it comes within this share of the outer mouth's height of the predicted opening.</summary>
+    public const double MeetShare = 0.22;
+    /// <summary>A point moves only where the opening's edge lies this far (pixels) beyond it.</summary>
+    public const double MinShiftPx = 1;
+    /// <summary>Share of the middle half of the mouth's columns whose opening must be found.</summary>
+    public const double MinCoverage = 0.6;
+    /// <summary>Each lip keeps at least this share of the outer mouth's height at that column.</summary>
+    public const double MinLipShare = 0.15;
+
+    /// <summary>The landmarks with the inner lips moved onto the opening the image shows (a copy; unchanged where there is none).</summary>
+    public static PointD[] Refine(Mat bgr, ReadOnlySpan<PointD> landmarks) => Refine(bgr, landmarks, out _);
+
+    /// <param name="widened">Whether the inner lips were moved.</param>
+    public static PointD[] Refine(Mat bgr, ReadOnlySpan<PointD> landmarks, out bool widened)
+    {
+        widened = false;
+        if (landmarks.Length != FaceLandmarks.Count) throw new ArgumentException($"expected {FaceLandmarks.Count} landmarks", nameof(landmarks));
+        var l = landmarks.ToArray();
+        var c0 = l[48]; var axis = l[54] - c0;
+        double width = axis.Length;
+        if (width < MinMouthWidthPx) return l;
+        var ex = (1 / width) * axis;
+        var ey = new PointD(-ex.Y, ex.X);
+        var down = l[57] - l[51];
+        if (ey.X * down.X + ey.Y * down.Y < 0) ey = -1 * ey;
+        double U(PointD p) => (p.X - c0.X) * ex.X + (p.Y - c0.Y) * ex.Y;
+        double V(PointD p) => (p.X - c0.X) * ey.X + (p.Y - c0.Y) * ey.Y;
+        var upperOuter = Line(l, [48, 49, 50, 51, 52, 53, 54], U, V);
+        var lowerOuter = Line(l, [48, 59, 58, 57, 56, 55, 54], U, V);
+        var innerUpper = Line(l, [60, 61, 62, 63, 64], U, V);
+        var innerLower = Line(l, [60, 67, 66, 65, 64], U, V);
+        double vTop = upperOuter.Min(p => p.V) - 2, vBottom = lowerOuter.Max(p => p.V) + 2;
+        int pw = (int)Math.Ceiling(width) + 1, ph = (int)Math.Ceiling(vBottom - vTop) + 1;
+        if (ph < 4) return l;
+
+        // the mouth, resampled along its corners (one pixel per pixel), in Lab
+        using var lab = new Mat();
+        using (var patch = new Mat())
+        {
+            using var m = new Mat(2, 3, MatType.CV_64FC1);
+            m.Set(0, 0, ex.X); m.Set(0, 1, ey.X); m.Set(0, 2, c0.X + vTop * ey.X);
+            m.Set(1, 0, ex.Y); m.Set(1, 1, ey.Y); m.Set(1, 2, c0.Y + vTop * ey.Y);
+            Cv2.WarpAffine(bgr, patch, m, new Size(pw, ph), InterpolationFlags.Linear | InterpolationFlags.WarpInverseMap, BorderTypes.Replicate);
+            Cv2.CvtColor(patch, lab, ColorConversionCodes.BGR2Lab);
+        }
+        lab.GetArray(out Vec3b[] lp);
+        Vec3b Px(int y, int x) => lp[y * pw + x];
+
+        // the lips' colours: the upper lip's middle half (between its outer and inner edges), and the lower lip's quarter
+        // next to its outer edge (the lower lip's inner part may be the teeth the model missed), over the middle columns
+        double u61 = U(l[61]), u63 = U(l[63]);
+        var upperLip = new List<Vec3b>(); var lowerLip = new List<Vec3b>();
+        for (int x = (int)Math.Ceiling(u61); x <= (int)Math.Floor(u63); x++)
+        {
+            if (x < 0 || x >= pw) continue;
+            double top = At(upperOuter, x) - vTop, bottom = At(innerUpper, x) - vTop;
+            Collect(upperLip, x, top + 0.25 * (bottom - top), top + 0.75 * (bottom - top));
+            double inner = At(innerLower, x) - vTop, outer = At(lowerOuter, x) - vTop;
+            Collect(lowerLip, x, outer - 0.3 * (outer - inner), outer - 0.05 * (outer - inner));
+        }
+        void Collect(List<Vec3b> into, int x, double from, double to)
+        {
+            for (int y = (int)Math.Ceiling(from); y <= (int)Math.Floor(to); y++) if (y >= 0 && y < ph) into.Add(Px(y, x));
+        }
+        if (upperLip.Count < 12 || lowerLip.Count < 6) return l;
+        // a tooth must stand out from both lips: lighter than the lighter, less red than the less red
+        double lipLight = Math.Max(Median(upperLip.Select(p => (double)p.Item0)), Median(lowerLip.Select(p => (double)p.Item0)));
+        double lipRed = Math.Min(Median(upperLip.Select(p => p.Item1 - 128.0)), Median(lowerLip.Select(p => p.Item1 - 128.0)));
+        bool coloured = lipRed >= 6;
+        if (!coloured && lipLight > GreyLipMaxLight) return l;   // lips as light as paper: a drawing, not a mouth to read teeth in
+        double teethRedMax = lipRed - Math.Max(6, TeethRedDrop * lipRed);
+        bool Tooth(Vec3b p) => coloured ? p.Item0 >= lipLight + TeethLift && p.Item1 - 128.0 <= teethRedMax
+                                        : p.Item0 >= lipLight + GreyTeethLift;
+        bool Dark(Vec3b p) => p.Item0 <= lipLight - DarkDrop;
+
+        // per column between the inner corners, the opening's top and bottom (v, pixel edges), or NaN
+        double uFrom = U(l[60]), uTo = U(l[64]);
+        int x0 = (int)Math.Ceiling(uFrom + 0.1 * (uTo - uFrom)), x1 = (int)Math.Floor(uTo - 0.1 * (uTo - uFrom));
+        if (x1 - x0 < 4) return l;
+        var tops = new double[pw]; var bottoms = new double[pw];
+        Array.Fill(tops, double.NaN); Array.Fill(bottoms, double.NaN);
+        for (int x = Math.Max(0, x0); x <= Math.Min(pw - 1, x1); x++)
+        {
+            double outerTop = At(upperOuter, x) - vTop, outerBottom = At(lowerOuter, x) - vTop;
+            double a = At(innerUpper, x) - vTop, b = At(innerLower, x) - vTop;
+            double tol = Math.Max(2, MeetShare * (outerBottom - outerTop));
+            int yFrom = Math.Max(0, (int)Math.Ceiling(outerTop) + 1), yTo = Math.Min(ph - 1, (int)Math.Floor(outerBottom) - 1);
+            // the longest run of teeth (one-pixel breaks bridged) that meets the predicted opening, grown by tol
+            int bestTop = -1, bestBottom = -2;
+            for (int y = yFrom; y <= yTo; y++)
+            {
+                if (!Tooth(Px(y, x))) continue;
+                int end = y;
+                while (end + 1 <= yTo && (Tooth(Px(end + 1, x)) || (end + 2 <= yTo && Tooth(Px(end + 2, x))))) end += Tooth(Px(end + 1, x)) ? 1 : 2;
+                bool meets = end + 0.5 >= a - tol && y - 0.5 <= b + tol;
+                if (meets && end - y > bestBottom - bestTop) { bestTop = y; bestBottom = end; }
+                y = end;
+            }
+            if (bestBottom - bestTop < 1) continue;
+            while (bestTop - 1 >= yFrom && (Dark(Px(bestTop - 1, x)) || Tooth(Px(bestTop - 1, x)))) bestTop--;
+            while (bestBottom + 1 <= yTo && (Dark(Px(bestBottom + 1, x)) || Tooth(Px(bestBottom + 1, x)))) bestBottom++;
+            tops[x] = bestTop - 0.5 + vTop; bottoms[x] = bestBottom + 0.5 + vTop;
+        }
+        int mid0 = (int)Math.Ceiling(uFrom + 0.25 * (uTo - uFrom)), mid1 = (int)Math.Floor(uFrom + 0.75 * (uTo - uFrom));
+        int found = 0, total = 0;
+        for (int x = Math.Max(0, mid0); x <= Math.Min(pw - 1, mid1); x++) { total++; if (!double.IsNaN(tops[x])) found++; }
+        if (total == 0 || found < MinCoverage * total) return l;
+
+        // each inner point moves out to the median edge over a window around its column
+        int half = Math.Max(2, (int)Math.Round(0.12 * width));
+        var moved = (PointD[])l.Clone();
+        foreach (var (up, lo) in new[] { (61, 67), (62, 66), (63, 65) })
+        {
+            foreach (var (k, edges, upper) in new[] { (up, tops, true), (lo, bottoms, false) })
+            {
+                int cx = (int)Math.Round(U(l[k]));
+                var window = new List<double>();
+                for (int x = cx - half; x <= cx + half; x++) if (x >= 0 && x < pw && !double.IsNaN(edges[x])) window.Add(edges[x]);
+                if (window.Count < Math.Max(3, half / 2)) continue;
+                double target = Median(window), v = V(l[k]), u = U(l[k]);
+                double outerTop = At(upperOuter, u), outerBottom = At(lowerOuter, u), lip = MinLipShare * (outerBottom - outerTop);
+                target = upper ? Math.Max(target, outerTop + lip) : Math.Min(target, outerBottom - lip);
+                if (upper ? target < v - MinShiftPx : target > v + MinShiftPx) moved[k] = l[k] + (target - v) * ey;
+            }
+        }
+        double before = V(l[66]) - V(l[62]), after = V(moved[66]) - V(moved[62]);
+        if (after - before < 1) return l;
+        widened = true;
+        return moved;
+    }
+
+    private static (double U, double V)[] Line(PointD[] l, int[] idx, Func<PointD, double> u, Func<PointD, double> v) =>
+        idx.Select(i => (u(l[i]), v(l[i]))).OrderBy(p => p.Item1).ToArray();
+
+    /// <summary>The polyline's v at u (linear between its points, held beyond its ends).</summary>
+    private static double At((double U, double V)[] line, double u)
+    {
+        if (u <= line[0].U) return line[0].V;
+        for (int i = 1; i < line.Length; i++)
+            if (u <= line[i].U)
+            {
+                double span = line[i].U - line[i - 1].U;
+                return span <= 1e-9 ? line[i].V : line[i - 1].V + (u - line[i - 1].U) / span * (line[i].V - line[i - 1].V);
+            }
+        return line[^1].V;
+    }
+
+    private static double Median(IEnumerable<double> values) { var v = values.Order().ToList(); return v[v.Count / 2]; }
+}
