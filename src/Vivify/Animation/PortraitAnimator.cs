@@ -57,7 +57,10 @@ public sealed class PortraitAnimator : IDisposable
             throw new VivifyException(portraitName, $"the face is too small to animate: {iod:0} px between the eyes, at least {Options.MinFaceIod:0} px needed (use a larger or closer-cropped portrait)");
         // the model often reads a mouth that shows its teeth as closed: the teeth would be lip, stretched with it
         PortraitLandmarks = Options.InnerLipFit ? InnerLipFit.Refine(portrait, PortraitFace.Landmarks) : PortraitFace.Landmarks;
-        NeutralFrame = Options.NeutralFrame ?? Animation.NeutralFrame.Choose(driver, PortraitLandmarks);
+        // the driver's frames are the model's readings, so the portrait is matched to them as the model reads it: a smile
+        // the model reads closed gets a closed reference (the fitted teeth's gap let in franck's most open, mid-word
+        // frame 0, whose raised brows then lowered audrey's into a frown on every other frame)
+        NeutralFrame = Options.NeutralFrame ?? Animation.NeutralFrame.Choose(driver, PortraitFace.Landmarks);
         if (NeutralFrame < 0 || NeutralFrame >= driver.FrameCount)
             throw new VivifyException(driver.Path, $"--neutral-frame {NeutralFrame} is outside the clip's {driver.FrameCount} frames");
         // A closed mouth's predicted inner lips often touch or cross; part them by a fraction of a
