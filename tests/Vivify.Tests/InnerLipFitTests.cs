@@ -171,4 +171,21 @@ public class InnerLipFitTests(ITestOutputHelper output)
         Assert.True(without > 0.07, $"without the fit {without:0.000}");
         Assert.True(with < 0.03, $"with the fit {with:0.000}");
     }
+
+    [Fact]
+    public void TheFitDoesNotChangeWhichDriverFrameIsTheReference()
+    {
+        // franck.mp4 from 20 s opens his mouth widest in its first frames, mid-word, brows raised; audrey's fitted smile is as
+        // open as that, but the driver's frames are the model's readings, so the reference is matched to the model's reading
+        // of her (a closed mouth) whether or not her inner lips are fitted
+        var opts = new AnimationOptions { Start = 20, Duration = 10 };
+        var driver = DriverTrack.Analyse(TestData.Sample("franck.mp4"), Detector, DriverTrack.Options.For(opts));
+        using var portrait = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        using var with = new PortraitAnimator(portrait, "audrey", driver, Detector, opts);
+        using var without = new PortraitAnimator(portrait, "audrey", driver, Detector, opts with { InnerLipFit = false });
+        output.WriteLine($"reference frame {with.NeutralFrame} / {without.NeutralFrame}; gap {Mouth.MouthTransfer.Gap(with.PortraitLandmarks):0.000} / {Mouth.MouthTransfer.Gap(without.PortraitLandmarks):0.000}");
+        Assert.True(Mouth.MouthTransfer.Gap(with.PortraitLandmarks) > 0.07);
+        Assert.Equal(without.NeutralFrame, with.NeutralFrame);
+        Assert.True(Mouth.MouthTransfer.Gap(driver.Landmarks[with.NeutralFrame]) < 0.04, "a closed-mouthed reference");
+    }
 }
