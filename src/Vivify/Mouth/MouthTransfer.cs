@@ -14,7 +14,11 @@
 // portrait gets a grey interior); it
 // is blended in with a feathered mask over the portrait's inner lips (grown by MaskGrow, so the
 // lips' inner edge is the driver's, as the interior's own shading needs), weighted by how far the
-// mouth has opened beyond the portrait's own opening (with hysteresis and fading).
+// mouth has opened beyond the portrait's own opening (with hysteresis and fading). A portrait
+// that shows its teeth (a smile parted by OwnTeethMinGap to OwnTeethMaxGap, teeth between its
+// inner lips) keeps them: its own
+// interior rides on the upper inner lip (a similarity of points 60-64), unstretched, over the
+// driver's, with the same weight.
 // Requires: 68-point landmarks for the driver frame and the output frame; BGR images.
 // Guarantees: nothing outside the portrait's animated inner-lip polygon (grown by MaskGrow, then
 // by three feather sigmas) changes; a mouth no wider open than the portrait's own leaves the frame untouched, bit for bit.
@@ -64,7 +68,26 @@ public sealed class MouthTransfer
         _portraitLipLab = Lab(_portraitLipColour);
         _portraitSkinLab = Lab(SkinColour(portrait, portraitLandmarks));
         _portraitEyeWhite = EyeWhite(portrait, portraitLandmarks, _portraitSkinLab);
+        if (_portraitGap >= OwnTeethMinGap && _portraitGap <= OwnTeethMaxGap && InnerLipFit.TeethShare(portrait, portraitLandmarks) >= OwnTeethMinShare)
+        {
+            _portraitLandmarks = (PointD[])portraitLandmarks.Clone();
+            var inner = Inner.Select(i => portraitLandmarks[i]).ToArray();
+            _ownRect = Bounds(inner, portrait.Width, portrait.Height, pad: 2);
+            if (_ownRect.Width >= 4 && _ownRect.Height >= 4) _ownTeeth = new Mat(portrait, _ownRect).Clone();
+        }
     }
+
+    /// <summary>A portrait whose own mouth parts by OwnTeethMinGap to OwnTeethMaxGap IODs (a smile showing its teeth) keeps
+    /// them as the mouth opens wider: its interior rides on the upper lip, unstretched, over the driver's. A wider-open
+    /// portrait's interior holds lower teeth and tongue too, which do not ride on the upper lip; it is left to the warp.</summary>
+    public const double OwnTeethMinGap = 0.03, OwnTeethMaxGap = 0.15;
+    /// <summary>...and only where at least this share of what shows between its inner lips is teeth (InnerLipFit's rule):
+    /// the model also parts closed lips (the sample average faces: 0.095 IOD of lip), and a dark opening is the driver's to fill.</summary>
+    public const double OwnTeethMinShare = 0.1;
+    private readonly Mat? _ownTeeth;            // the portrait's pixels around its inner lips, when it shows its teeth
+    private readonly Rect _ownRect;             // where they lie in the portrait
+    private readonly PointD[]? _portraitLandmarks;
+    private static readonly int[] UpperInner = [60, 61, 62, 63, 64];
 
     /// <summary>The portrait's eye whites as a tint reference for the teeth, or null where there is none to read.</summary>
     public (double L, double A, double B)? PortraitEyeWhite => _portraitEyeWhite;
@@ -196,6 +219,42 @@ public sealed class MouthTransfer
         region.ConvertTo(regionF, MatType.CV_32FC3);
         using var inv = (Scalar.All(1.0) - mask3).ToMat();
         using var a = gained.Mul(mask3).ToMat();
+        using var b = regionF.Mul(inv).ToMat();
+        using var blended = (a + b).ToMat();
+        blended.ConvertTo(region, MatType.CV_8UC3);
+        if (_ownTeeth is not null) OverlayOwnTeeth(output, outputLandmarks, roi, feather);
+    }
+
+    /// <summary>
+    /// The portrait's own interior (its teeth), moved with the upper inner lip and its corners by a similarity and so not
+    /// stretched, laid over the driver's interior inside the output's inner lips, weighted like the interior (LastAlpha).
+    /// </summary>
+    private void OverlayOwnTeeth(Mat output, PointD[] outputLandmarks, Rect roi, double feather)
+    {
+        var sim = Similarity.Fit(_portraitLandmarks!, outputLandmarks, UpperInner);
+        // portrait crop -> output ROI
+        using var m = new Mat(2, 3, MatType.CV_64FC1);
+        m.Set(0, 0, sim.A); m.Set(0, 1, -sim.B); m.Set(0, 2, sim.A * _ownRect.X - sim.B * _ownRect.Y + sim.Tx - roi.X);
+        m.Set(1, 0, sim.B); m.Set(1, 1, sim.A); m.Set(1, 2, sim.B * _ownRect.X + sim.A * _ownRect.Y + sim.Ty - roi.Y);
+        using var teeth = new Mat();
+        Cv2.WarpAffine(_ownTeeth!, teeth, m, roi.Size, InterpolationFlags.Linear, BorderTypes.Replicate);
+        // where: the portrait's inner lips carried along, inside the output's
+        Point[] Poly(IEnumerable<PointD> pts) => pts.Select(p => new Point((int)Math.Round((p.X - roi.X) * 16), (int)Math.Round((p.Y - roi.Y) * 16))).ToArray();
+        using var own = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
+        Cv2.FillPoly(own, [Poly(Inner.Select(i => sim.Apply(_portraitLandmarks![i])))], Scalar.All(255), LineTypes.AntiAlias, 4);
+        using var inside = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
+        Cv2.FillPoly(inside, [Poly(Inner.Select(i => outputLandmarks[i]))], Scalar.All(255), LineTypes.AntiAlias, 4);
+        Cv2.Min(own, inside, own);
+        using var maskF = new Mat();
+        own.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
+        Cv2.GaussianBlur(maskF, maskF, new Size(0, 0), Math.Max(0.5, 0.5 * feather));
+        using var mask3 = new Mat();
+        Cv2.Merge([maskF, maskF, maskF], mask3);
+        using var region = new Mat(output, roi);
+        using var regionF = new Mat(); region.ConvertTo(regionF, MatType.CV_32FC3);
+        using var teethF = new Mat(); teeth.ConvertTo(teethF, MatType.CV_32FC3);
+        using var inv = (Scalar.All(1.0) - mask3).ToMat();
+        using var a = teethF.Mul(mask3).ToMat();
         using var b = regionF.Mul(inv).ToMat();
         using var blended = (a + b).ToMat();
         blended.ConvertTo(region, MatType.CV_8UC3);
