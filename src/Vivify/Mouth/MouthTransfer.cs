@@ -248,16 +248,12 @@ public sealed class MouthTransfer
         using var maskF = new Mat();
         own.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
         Cv2.GaussianBlur(maskF, maskF, new Size(0, 0), Math.Max(0.5, 0.5 * feather));
-        using var mask3 = new Mat();
-        Cv2.Merge([maskF, maskF, maskF], mask3);
+        using var inv = new Mat();
+        Cv2.Subtract(new Scalar(1.0), maskF, inv);
         using var region = new Mat(output, roi);
-        using var regionF = new Mat(); region.ConvertTo(regionF, MatType.CV_32FC3);
-        using var teethF = new Mat(); teeth.ConvertTo(teethF, MatType.CV_32FC3);
-        using var inv = (Scalar.All(1.0) - mask3).ToMat();
-        using var a = teethF.Mul(mask3).ToMat();
-        using var b = regionF.Mul(inv).ToMat();
-        using var blended = (a + b).ToMat();
-        blended.ConvertTo(region, MatType.CV_8UC3);
+        using var blended = new Mat();
+        Cv2.BlendLinear(teeth, region, maskF, inv, blended);   // no matrix-expression temporaries: they hold native memory until finalised
+        blended.CopyTo(region);
     }
 
     /// <summary>Multiplies each pixel by a gain that ramps with its luminance from <paramref name="shadowGain"/>
