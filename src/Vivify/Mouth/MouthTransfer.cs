@@ -211,16 +211,13 @@ public sealed class MouthTransfer
         using var maskF = new Mat();
         mask.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
         Cv2.GaussianBlur(maskF, maskF, new Size(0, 0), feather);
-        using var mask3 = new Mat();
-        Cv2.Merge([maskF, maskF, maskF], mask3);
-
         using var region = new Mat(output, roi);
         using var regionF = new Mat();
         region.ConvertTo(regionF, MatType.CV_32FC3);
-        using var inv = (Scalar.All(1.0) - mask3).ToMat();
-        using var a = gained.Mul(mask3).ToMat();
-        using var b = regionF.Mul(inv).ToMat();
-        using var blended = (a + b).ToMat();
+        using var inv = new Mat();
+        Cv2.Subtract(new Scalar(1.0), maskF, inv);
+        using var blended = new Mat();
+        Cv2.BlendLinear(gained, regionF, maskF, inv, blended);   // no matrix-expression temporaries (native memory until finalised)
         blended.ConvertTo(region, MatType.CV_8UC3);
         if (_ownTeeth is not null) OverlayOwnTeeth(output, outputLandmarks, roi, feather);
     }
