@@ -74,13 +74,7 @@ internal sealed class EyeFrame
     }
 
     /// <summary>The height of a polyline (given by increasing positions hs and heights vs) at position h.</summary>
-    internal static double Along(double[] hs, double[] vs, double h)
-    {
-        if (h <= hs[0]) return vs[0];
-        for (int k = 1; k < hs.Length; k++)
-            if (h <= hs[k]) return hs[k] - hs[k - 1] < 1e-9 ? vs[k] : vs[k - 1] + (vs[k] - vs[k - 1]) * (h - hs[k - 1]) / (hs[k] - hs[k - 1]);
-        return vs[^1];
-    }
+    internal static double Along(double[] hs, double[] vs, double h) => Polyline.At(hs, vs, h);
 
     /// <summary>Signed distance from (x, y) to the polygon's boundary: positive inside, negative outside.</summary>
     internal static double InsideDistance(PointD[] poly, double x, double y)

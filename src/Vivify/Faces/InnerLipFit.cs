@@ -147,10 +147,10 @@ public static class InnerLipFit
         public required PointD C0 { get; init; }
         public required PointD Ex { get; init; }
         public required PointD Ey { get; init; }
-        public required (double U, double V)[] UpperOuter { get; init; }
-        public required (double U, double V)[] LowerOuter { get; init; }
-        public required (double U, double V)[] InnerUpper { get; init; }
-        public required (double U, double V)[] InnerLower { get; init; }
+        public required Contour UpperOuter { get; init; }
+        public required Contour LowerOuter { get; init; }
+        public required Contour InnerUpper { get; init; }
+        public required Contour InnerLower { get; init; }
         public required Vec3b[] Lab { get; init; }
         private double _lipLight, _teethRedMax;
         private bool _coloured;
@@ -182,7 +182,7 @@ public static class InnerLipFit
             double Vf(PointD p) => (p.X - c0.X) * ey.X + (p.Y - c0.Y) * ey.Y;
             var upperOuter = Line(l, [48, 49, 50, 51, 52, 53, 54], Uf, Vf);
             var lowerOuter = Line(l, [48, 59, 58, 57, 56, 55, 54], Uf, Vf);
-            double vTop = upperOuter.Min(p => p.V) - 2, vBottom = lowerOuter.Max(p => p.V) + 2;
+            double vTop = upperOuter.V.Min() - 2, vBottom = lowerOuter.V.Max() + 2;
             int pw = (int)Math.Ceiling(width) + 1, ph = (int)Math.Ceiling(vBottom - vTop) + 1;
             if (ph < 4) return null;
             using var lab = new Mat();
@@ -234,21 +234,16 @@ public static class InnerLipFit
         }
     }
 
-    private static (double U, double V)[] Line(PointD[] l, int[] idx, Func<PointD, double> u, Func<PointD, double> v) =>
-        idx.Select(i => (u(l[i]), v(l[i]))).OrderBy(p => p.Item1).ToArray();
+    /// <summary>A lip contour as a polyline v(u) in the mouth's frame.</summary>
+    private sealed record Contour(double[] U, double[] V);
 
-    /// <summary>The polyline's v at u (linear between its points, held beyond its ends).</summary>
-    private static double At((double U, double V)[] line, double u)
+    private static Contour Line(PointD[] l, int[] idx, Func<PointD, double> u, Func<PointD, double> v)
     {
-        if (u <= line[0].U) return line[0].V;
-        for (int i = 1; i < line.Length; i++)
-            if (u <= line[i].U)
-            {
-                double span = line[i].U - line[i - 1].U;
-                return span <= 1e-9 ? line[i].V : line[i - 1].V + (u - line[i - 1].U) / span * (line[i].V - line[i - 1].V);
-            }
-        return line[^1].V;
+        var pts = idx.Select(i => (U: u(l[i]), V: v(l[i]))).OrderBy(p => p.U).ToArray();
+        return new Contour(pts.Select(p => p.U).ToArray(), pts.Select(p => p.V).ToArray());
     }
+
+    private static double At(Contour line, double u) => Polyline.At(line.U, line.V, u);
 
     private static double Median(IEnumerable<double> values) { var v = values.Order().ToList(); return v[v.Count / 2]; }
 }
