@@ -1,6 +1,6 @@
-// PortraitAnimator: the product's main job as an API (TECHNIQUE.md stages 1-6, and eyelids that
-// cover the eyeball as they close: Eyes/): a portrait and an analysed driver in, full-resolution
-// animated frames out.
+// PortraitAnimator: the product's main job as an API (TECHNIQUE.md stages 1-6, eyelids that
+// cover the eyeball as they close: Eyes/, and a smile's teeth read between the portrait's inner
+// lips: Faces/InnerLipFit): a portrait and an analysed driver in, full-resolution animated frames out.
 // Requires: a BGR portrait with a face of at least MinFaceIod between the eyes; a DriverTrack.
 // Guarantees: Render(i) gives output frame i at the portrait's full resolution; frame by frame,
 // nothing but the portrait, the driver's points and its neutral frame (small, in the details
