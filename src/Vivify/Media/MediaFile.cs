@@ -31,7 +31,8 @@ public static class MediaFile
     {
         CheckReadable(path);
         if (!Cv2.HaveImageReader(path)) throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP or TIFF)");
-        var (w, h) = ImageSize(path);
+        var head = Head(path);
+        var (w, h) = ImageSize(path, head);
         if (w > 0 && (long)w * h > maxPixels)
             throw new VivifyException(path, $"image is about {w}x{h} = {(long)w * h / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
         var m = Cv2.ImRead(path, ImreadModes.Color);
@@ -42,7 +43,7 @@ public static class MediaFile
             m.Dispose();
             throw new VivifyException(path, msg);
         }
-        if (MayHaveAlpha(path))
+        if (ImageSniffer.MayHaveAlpha(head))
         {
             using var raw = Cv2.ImRead(path, ImreadModes.Unchanged);
             if (!raw.Empty() && raw.Channels() == 4 && raw.Size() == m.Size()) LayOverWhite(m, raw);
@@ -74,21 +75,21 @@ public static class MediaFile
         });
     }
 
-    /// <summary>PNG, WebP or TIFF by their first bytes: the formats that can carry an alpha channel.</summary>
-    private static bool MayHaveAlpha(string path)
+    /// <summary>The file's first bytes: enough for a JPEG's frame header after its EXIF block and colour profile.</summary>
+    private static byte[] Head(string path)
     {
-        var head = new byte[12];
-        using (var f = File.OpenRead(path)) if (f.Read(head, 0, head.Length) < head.Length) return false;
-        bool png = head[0] == 0x89 && head[1] == (byte)'P' && head[2] == (byte)'N' && head[3] == (byte)'G';
-        bool webp = head[0] == (byte)'R' && head[1] == (byte)'I' && head[2] == (byte)'F' && head[3] == (byte)'F'
-            && head[8] == (byte)'W' && head[9] == (byte)'E' && head[10] == (byte)'B' && head[11] == (byte)'P';
-        bool tiff = (head[0] == (byte)'I' && head[1] == (byte)'I' && head[2] == 42 && head[3] == 0) || (head[0] == (byte)'M' && head[1] == (byte)'M' && head[2] == 0 && head[3] == 42);
-        return png || webp || tiff;
+        using var f = File.OpenRead(path);
+        var head = new byte[(int)Math.Min(f.Length, HeadBytes)];
+        f.ReadExactly(head);
+        return head;
     }
 
-    /// <summary>Reads the pixel size from the header without decoding (0,0 when unknown).</summary>
-    private static (int W, int H) ImageSize(string path)
+    private const int HeadBytes = 256 * 1024;
+
+    /// <summary>The pixel size from the header (ImageSniffer), else from a decode at 1/8 size (0,0 when unknown).</summary>
+    private static (int W, int H) ImageSize(string path, ReadOnlySpan<byte> head)
     {
+        if (ImageSniffer.Sniff(head) is { } info) return (info.Width, info.Height);
         try
         {
             // IMREAD_REDUCED_GRAYSCALE_8 decodes at 1/8 size: cheap, and the size scales back.

@@ -1,9 +1,10 @@
-// ImageSniffer: tells an uploaded image's format and pixel size from its first bytes, before
-// anything decodes it: JPEG (SOF marker), PNG (IHDR), WebP (VP8, VP8L, VP8X). The file name and
-// the declared content type are never trusted.
+// ImageSniffer: tells an image's format and pixel size from its first bytes, before anything
+// decodes it: JPEG (SOF marker), PNG (IHDR), WebP (VP8, VP8L, VP8X); and whether its format can
+// carry an alpha channel (PNG, WebP, TIFF). The file name and a declared content type are never
+// trusted (the web app's uploads; MediaFile's size limit and alpha check).
 // Guarantees: never decodes pixels and never reads past the buffer; null for anything else (or
 // a header too damaged to give a size), so huge or hostile files are refused before decoding.
-namespace Vivify.Web;
+namespace Vivify.Media;
 
 public static class ImageSniffer
 {
@@ -14,13 +15,21 @@ public static class ImageSniffer
 
     public static Info? Sniff(ReadOnlySpan<byte> b)
     {
-        if (b.Length >= 24 && b[0] == 0x89 && b[1] == (byte)'P' && b[2] == (byte)'N' && b[3] == (byte)'G' && b[4] == 0x0D && b[5] == 0x0A && b[6] == 0x1A && b[7] == 0x0A
-            && b[12] == (byte)'I' && b[13] == (byte)'H' && b[14] == (byte)'D' && b[15] == (byte)'R')
+        if (b.Length >= 24 && IsPng(b) && b[12] == (byte)'I' && b[13] == (byte)'H' && b[14] == (byte)'D' && b[15] == (byte)'R')
             return Sized("png", ".png", BigEndian32(b[16..]), BigEndian32(b[20..]));
         if (b.Length >= 4 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return Jpeg(b);
-        if (b.Length >= 30 && b[..4].SequenceEqual("RIFF"u8) && b[8..12].SequenceEqual("WEBP"u8)) return WebP(b);
+        if (b.Length >= 30 && IsWebP(b)) return WebP(b);
         return null;
     }
+
+    /// <summary>PNG, WebP or TIFF by their first bytes: the formats that can carry an alpha channel.</summary>
+    public static bool MayHaveAlpha(ReadOnlySpan<byte> b) => IsPng(b) || IsWebP(b) ||
+        (b.Length >= 4 && ((b[0] == (byte)'I' && b[1] == (byte)'I' && b[2] == 42 && b[3] == 0) || (b[0] == (byte)'M' && b[1] == (byte)'M' && b[2] == 0 && b[3] == 42)));
+
+    private static bool IsPng(ReadOnlySpan<byte> b) =>
+        b.Length >= 8 && b[0] == 0x89 && b[1] == (byte)'P' && b[2] == (byte)'N' && b[3] == (byte)'G' && b[4] == 0x0D && b[5] == 0x0A && b[6] == 0x1A && b[7] == 0x0A;
+
+    private static bool IsWebP(ReadOnlySpan<byte> b) => b.Length >= 12 && b[..4].SequenceEqual("RIFF"u8) && b[8..12].SequenceEqual("WEBP"u8);
 
     private static Info? Sized(string f, string ext, long w, long h) =>
         w is > 0 and < 1_000_000 && h is > 0 and < 1_000_000 ? new Info(f, ext, (int)w, (int)h) : null;
