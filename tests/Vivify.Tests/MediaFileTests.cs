@@ -51,4 +51,32 @@ public class MediaFileTests
         using var d = new Mat(); Cv2.Absdiff(read, plain, d);
         Assert.Equal(0, Cv2.CountNonZero(d.Reshape(1)));
     }
+
+    /// <summary>
+    /// An image is measured from its header before anything decodes it: a PNG whose header declares 60000x60000 pixels
+    /// (a decompression bomb's few kilobytes could) is refused with the size it declares, in well under the time a decode
+    /// of that size would take. Before, the size came from a decode at 1/8 scale, which for a PNG is a full decode; this
+    /// file's damaged data then failed it, and it was reported as undecodable instead.
+    /// </summary>
+    [Fact]
+    public void AHugePngIsRefusedFromItsHeader()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"vivify-bomb-{Environment.ProcessId}.png");
+        try
+        {
+            var png = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, (byte)'I', (byte)'H', (byte)'D', (byte)'R' };
+            png.AddRange([0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60, 8, 2, 0, 0, 0]);   // 60000 x 60000, 8-bit RGB
+            png.AddRange(new byte[4096]);                                           // (CRC and data: not valid)
+            File.WriteAllBytes(file, png.ToArray());
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var e = Assert.Throws<VivifyException>(() => MediaFile.LoadImage(file));
+            Assert.Contains("60000x60000", e.Message);
+            Assert.Contains("above the limit", e.Message);
+            Assert.True(sw.Elapsed.TotalSeconds < 2, $"{sw.Elapsed.TotalSeconds:0.0} s");
+            // the sniffer reads the same header as the web app's upload check does
+            Assert.Equal(new ImageSniffer.Info("png", ".png", 60000, 60000), ImageSniffer.Sniff(png.ToArray()));
+            Assert.True(ImageSniffer.MayHaveAlpha(png.ToArray()));
+        }
+        finally { File.Delete(file); }
+    }
 }
