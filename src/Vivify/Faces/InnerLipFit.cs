@@ -11,7 +11,8 @@
 // Requires: a BGR image and its 68 landmarks. Guarantees: only points 61-63 and 65-67 move, each only
 // along the mouth's normal and only outwards (the predicted opening is never closed); each lip keeps at
 // least MinLipShare of the mouth's height; a mouth with no such opening (closed lips, a lip-gloss
-// highlight away from the lips' meeting line, a grey-scale image whose lips are as light as its teeth),
+// highlight away from the lips' meeting line, a grey-scale image or lips no redder than neutral: there
+// teeth and lips differ only in lightness, which lit lips share),
 // or narrower than MinMouthWidthPx, gets the landmarks back unchanged.
 using OpenCvSharp;
 using Vivify.Geometry;
@@ -26,9 +27,10 @@ public static class InnerLipFit
     public const double TeethLift = 15;
     /// <summary>...and less red (Lab a above neutral) than the upper lip by this share of the lip's redness, 6 at least.</summary>
     public const double TeethRedDrop = 0.2;
-    /// <summary>In a grey-scale image (lips no redder than neutral) a tooth is this much lighter than the lip, and lips lighter
-    /// than GreyLipMaxLight are not read (a line drawing's lips are the paper).</summary>
-    public const double GreyTeethLift = 40, GreyLipMaxLight = 160;
+    /// <summary>Lips redder than neutral by less than this (Lab a, 0-255 scale) are not read: in a grey-scale image teeth and
+    /// lips differ only in lightness, and a lit lower lip is as light (the terminator's, made grey, read as teeth; so did
+    /// a line drawing's paper-white lips).</summary>
+    public const double MinLipRed = 6;
     /// <summary>The dark of the mouth is this much darker (L) than the upper lip's median.</summary>
     public const double DarkDrop = 25;
     /// <summary>A run of teeth counts where it comes within this share of the outer mouth's height of the predicted opening.</summary>
@@ -153,7 +155,6 @@ public static class InnerLipFit
         public required Contour InnerLower { get; init; }
         public required Vec3b[] Lab { get; init; }
         private double _lipLight, _teethRedMax;
-        private bool _coloured;
 
         public double U(PointD p) => (p.X - C0.X) * Ex.X + (p.Y - C0.Y) * Ex.Y;
         public double V(PointD p) => (p.X - C0.X) * Ey.X + (p.Y - C0.Y) * Ey.Y;
@@ -163,7 +164,7 @@ public static class InnerLipFit
         public bool Tooth(int y, int x)
         {
             var p = Px(y, x);
-            return _coloured ? p.Item0 >= _lipLight + TeethLift && p.Item1 - 128.0 <= _teethRedMax : p.Item0 >= _lipLight + GreyTeethLift;
+            return p.Item0 >= _lipLight + TeethLift && p.Item1 - 128.0 <= _teethRedMax;
         }
 
         public bool Dark(int y, int x) => Px(y, x).Item0 <= _lipLight - DarkDrop;
@@ -222,8 +223,7 @@ public static class InnerLipFit
             if (upperLip.Count < 12 || lowerLip.Count < 6) return false;
             _lipLight = Math.Max(Median(upperLip.Select(p => (double)p.Item0)), Median(lowerLip.Select(p => (double)p.Item0)));
             double lipRed = Math.Min(Median(upperLip.Select(p => p.Item1 - 128.0)), Median(lowerLip.Select(p => p.Item1 - 128.0)));
-            _coloured = lipRed >= 6;
-            if (!_coloured && _lipLight > GreyLipMaxLight) return false;   // lips as light as paper: a drawing, not a mouth to read teeth in
+            if (lipRed < MinLipRed) return false;
             _teethRedMax = lipRed - Math.Max(6, TeethRedDrop * lipRed);
             return true;
 
