@@ -1,11 +1,11 @@
 // InnerLipFit: moves a still image's inner lips (points 60-67) onto a mouth opening that the 68-point
-// model missed. dlib's model often reads a mouth that shows its teeth (a smile, a small or soft
-// image: audrey.jpg, queen20, kim1, franck's stills) as closed or opens it only part-way: its
-// inner-lip line runs along the top of the teeth or across them. Animated from there, the teeth are
+// model missed. dlib's model can read a mouth that shows its teeth (a smile in a small or soft image)
+// as closed or open only part-way: on audrey.jpg its inner-lip line runs along the top of the teeth
+// (dlib's own C++ code agrees: the golden file). Animated from there, the teeth are
 // lip: they stretch down with the lower lip as the mouth opens, and the lips can never close over them.
 // What it does: in a frame along the mouth's corners (48-54), per column between the inner corners,
-// the run of teeth between the outer lips (pixels clearly lighter than the upper lip and much less red
-// than it), extended through the dark of the mouth next to it, that meets the predicted inner lips;
+// the run of teeth between the outer lips (pixels lighter than both lips and less red than either),
+// extended through the dark of the mouth next to it, that meets the predicted inner lips;
 // where such runs cover most of the mouth's middle, the inner lips 61-63 move up to their tops and
 // 65-67 down to their bottoms (medians over a window around each point's column).
 // Requires: a BGR image and its 68 landmarks. Guarantees: only points 61-63 and 65-67 move, each only
@@ -23,15 +23,15 @@ public static class InnerLipFit
 {
     /// <summary>Mouths narrower than this (corner to corner, pixels) are left as predicted.</summary>
     public const double MinMouthWidthPx = 24;
-    /// <summary>A tooth is at least this much lighter (Lab L, 0-255) than the upper lip's median.</summary>
+    /// <summary>A tooth is at least this much lighter (Lab L, 0-255) than the lighter lip's median.</summary>
     public const double TeethLift = 15;
-    /// <summary>...and less red (Lab a above neutral) than the upper lip by this share of the lip's redness, 6 at least.</summary>
+    /// <summary>...and less red (Lab a above neutral) than the less red lip by this share of its redness, 6 at least.</summary>
     public const double TeethRedDrop = 0.2;
     /// <summary>Lips redder than neutral by less than this (Lab a, 0-255 scale) are not read: in a grey-scale image teeth and
     /// lips differ only in lightness, and a lit lower lip is as light (the terminator's, made grey, read as teeth; so did
     /// a line drawing's paper-white lips).</summary>
     public const double MinLipRed = 6;
-    /// <summary>The dark of the mouth is this much darker (L) than the upper lip's median.</summary>
+    /// <summary>The dark of the mouth is this much darker (L) than the lighter lip's median.</summary>
     public const double DarkDrop = 25;
     /// <summary>A run of teeth counts where it comes within this share of the outer mouth's height of the predicted opening.</summary>
     public const double MeetShare = 0.22;
