@@ -16,9 +16,8 @@
 // lips' inner edge is the driver's, as the interior's own shading needs), weighted by how far the
 // mouth has opened beyond the portrait's own opening (with hysteresis and fading). A portrait
 // that shows its teeth (a smile parted by OwnTeethMinGap to OwnTeethMaxGap, teeth between its
-// inner lips) keeps them: its own
-// interior rides on the upper inner lip (a similarity of points 60-64), unstretched, over the
-// driver's, with the same weight.
+// inner lips) keeps them: its own interior rides on the upper inner lip (a similarity of points
+// 60-64), unstretched, over the driver's, with the same weight.
 // Requires: 68-point landmarks for the driver frame and the output frame; BGR images.
 // Guarantees: nothing outside the portrait's animated inner-lip polygon (grown by MaskGrow, then
 // by three feather sigmas) changes; a mouth no wider open than the portrait's own leaves the frame untouched, bit for bit.
@@ -211,14 +210,7 @@ public sealed class MouthTransfer
         using var maskF = new Mat();
         mask.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
         Cv2.GaussianBlur(maskF, maskF, new Size(0, 0), feather);
-        using var region = new Mat(output, roi);
-        using var regionF = new Mat();
-        region.ConvertTo(regionF, MatType.CV_32FC3);
-        using var inv = new Mat();
-        Cv2.Subtract(new Scalar(1.0), maskF, inv);
-        using var blended = new Mat();
-        Cv2.BlendLinear(gained, regionF, maskF, inv, blended);   // no matrix-expression temporaries (native memory until finalised)
-        blended.ConvertTo(region, MatType.CV_8UC3);
+        using (var region = new Mat(output, roi)) BlendInto(region, gained, maskF);
         if (_ownTeeth is not null) OverlayOwnTeeth(output, outputLandmarks, roi, feather);
     }
 
@@ -245,12 +237,23 @@ public sealed class MouthTransfer
         using var maskF = new Mat();
         own.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
         Cv2.GaussianBlur(maskF, maskF, new Size(0, 0), Math.Max(0.5, 0.5 * feather));
-        using var inv = new Mat();
-        Cv2.Subtract(new Scalar(1.0), maskF, inv);
         using var region = new Mat(output, roi);
+        BlendInto(region, teeth, maskF);
+    }
+
+    /// <summary>
+    /// region = src w + region (1 - w), in place; src 8-bit or float (the region is taken to its type for the blend), w
+    /// CV_32FC1. With Cv2.BlendLinear: matrix-expression temporaries would hold native memory until finalised.
+    /// </summary>
+    private static void BlendInto(Mat region, Mat src, Mat weight)
+    {
+        using var inv = new Mat();
+        Cv2.Subtract(new Scalar(1.0), weight, inv);
+        using var under = new Mat();
+        region.ConvertTo(under, src.Type());
         using var blended = new Mat();
-        Cv2.BlendLinear(teeth, region, maskF, inv, blended);   // no matrix-expression temporaries: they hold native memory until finalised
-        blended.CopyTo(region);
+        Cv2.BlendLinear(src, under, weight, inv, blended);
+        blended.ConvertTo(region, region.Type());
     }
 
     /// <summary>Multiplies each pixel by a gain that ramps with its luminance from <paramref name="shadowGain"/>
