@@ -205,7 +205,7 @@ public sealed class MouthTransfer
 
         // feathered mask inside the portrait's inner lips
         using var mask = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
-        var inner = Grow(Inner.Select(i => outputLandmarks[i]).ToArray(), MaskGrow).Select(p => new Point((int)Math.Round((p.X - roi.X) * 16), (int)Math.Round((p.Y - roi.Y) * 16))).ToArray();
+        var inner = SubPixel(Grow(Inner.Select(i => outputLandmarks[i]).ToArray(), MaskGrow), roi);
         Cv2.FillPoly(mask, [inner], Scalar.All(255), LineTypes.AntiAlias, 4);
         using var maskF = new Mat();
         mask.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
@@ -228,11 +228,10 @@ public sealed class MouthTransfer
         using var teeth = new Mat();
         Cv2.WarpAffine(_ownTeeth!, teeth, m, roi.Size, InterpolationFlags.Linear, BorderTypes.Replicate);
         // where: the portrait's inner lips carried along, inside the output's
-        Point[] Poly(IEnumerable<PointD> pts) => pts.Select(p => new Point((int)Math.Round((p.X - roi.X) * 16), (int)Math.Round((p.Y - roi.Y) * 16))).ToArray();
         using var own = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
-        Cv2.FillPoly(own, [Poly(Inner.Select(i => sim.Apply(_portraitLandmarks![i])))], Scalar.All(255), LineTypes.AntiAlias, 4);
+        Cv2.FillPoly(own, [SubPixel(Inner.Select(i => sim.Apply(_portraitLandmarks![i])), roi)], Scalar.All(255), LineTypes.AntiAlias, 4);
         using var inside = new Mat(roi.Size, MatType.CV_8UC1, Scalar.All(0));
-        Cv2.FillPoly(inside, [Poly(Inner.Select(i => outputLandmarks[i]))], Scalar.All(255), LineTypes.AntiAlias, 4);
+        Cv2.FillPoly(inside, [SubPixel(Inner.Select(i => outputLandmarks[i]), roi)], Scalar.All(255), LineTypes.AntiAlias, 4);
         Cv2.Min(own, inside, own);
         using var maskF = new Mat();
         own.ConvertTo(maskF, MatType.CV_32FC1, _alpha / 255.0);
@@ -240,6 +239,10 @@ public sealed class MouthTransfer
         using var region = new Mat(output, roi);
         BlendInto(region, teeth, maskF);
     }
+
+    /// <summary>Polygon vertices relative to the ROI in 1/16 pixels, for FillPoly with shift 4 (antialiased edges).</summary>
+    private static Point[] SubPixel(IEnumerable<PointD> pts, Rect roi) =>
+        pts.Select(p => new Point((int)Math.Round((p.X - roi.X) * 16), (int)Math.Round((p.Y - roi.Y) * 16))).ToArray();
 
     /// <summary>
     /// region = src w + region (1 - w), in place; src 8-bit or float (the region is taken to its type for the blend), w
