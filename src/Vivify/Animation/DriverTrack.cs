@@ -346,7 +346,9 @@ public sealed class DriverTrack
 
     private static Point2f[] SelectPoints(Mat gray, PointD[] face, Options opt)
     {
-        var box = FaceLandmarks.BoxFor(face, ShapePredictor.Default.InitialShape);
+        // the box of the face as if upright: the axis-aligned fit shrinks with the head's roll (to nothing on a clip
+        // filmed sideways, which then had no points at all)
+        var box = UprightView.BoxOf(face, ShapePredictor.Default.InitialShape);
         double size = box.Width;
         using var mask = new Mat(gray.Size(), MatType.CV_8UC1, Scalar.All(0));
         var c = new Point((int)box.CenterX, (int)box.CenterY);
