@@ -169,6 +169,7 @@ public class AnimateCommandTests(ITestOutputHelper output)
         { "portrait-is-video", "the portrait must be an image" },
         { "driver-is-image", "the driver must be a video" },
         { "driver-without-face", "no face found in any of its" },
+        { "driver-truncated", "an MP4/MOV file that cannot be read: truncated or damaged" },
         { "portrait-too-large", "megapixels, above the limit" },
         { "face-too-small", "too small to animate" },
         { "bad-extension", "unsupported output format" },
@@ -192,6 +193,15 @@ public class AnimateCommandTests(ITestOutputHelper output)
             case "driver-is-image": driver = Portrait; break;
             case "driver-without-face":
                 driver = CliRunner.NoFaceClip(dir);
+                break;
+            case "driver-truncated":
+                // franck.mp4 keeps its index (moov) at the end: its first 200 kB are an unfinished download
+                driver = Path.Combine(dir, "unfinished.mp4");
+                using (var whole = File.OpenRead(TestData.Sample("franck.mp4"))) using (var part = File.Create(driver))
+                {
+                    var buf = new byte[200_000];
+                    part.Write(buf, 0, whole.Read(buf, 0, buf.Length));
+                }
                 break;
             case "portrait-too-large": extra.AddRange(["--max-pixels", "100000"]); break;
             case "face-too-small":
