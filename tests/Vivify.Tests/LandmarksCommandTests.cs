@@ -80,7 +80,7 @@ public class LandmarksCommandTests(ITestOutputHelper output)
         { "missing", "file not found" },
         { "empty", "file is empty" },
         { "text", "not an image or a video" },
-        { "truncated-video", "not an image or a video" },
+        { "truncated-video", "an MP4/MOV file that cannot be read: truncated or damaged" },
         { "no-face", "no face found" },
         { "folder", "is a folder" },
     };
