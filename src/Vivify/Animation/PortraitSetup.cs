@@ -3,7 +3,8 @@
 // the portrait-side stages (mouth interior, eyelids, eye widening).
 // Requires: a BGR portrait with a face of at least AnimationOptions.MinFaceIod between the eyes.
 // Guarantees: Analyse raises VivifyException naming the portrait when it cannot be animated (no face, no such --face,
-// too small), and reads nothing but the portrait, so it can run beside the driver's tracking (PortraitAnimator.Open).
+// too small), and reads nothing but the portrait, so a portrait that cannot be animated is refused before any driver is
+// tracked (PortraitAnimator.Open).
 // One PortraitAnimator takes a set-up over (its stages keep state from frame to frame); the portrait Mat is not copied.
 using OpenCvSharp;
 using Vivify.Eyes;
@@ -19,7 +20,6 @@ public sealed class PortraitSetup : IDisposable
     private bool _claimed;
 
     public required Mat Portrait { get; init; }
-    public required string Name { get; init; }
     public required AnimationOptions Options { get; init; }
     public required Face Face { get; init; }
     public required int FaceCount { get; init; }
@@ -53,7 +53,7 @@ public sealed class PortraitSetup : IDisposable
         bool eyesShown = EyelidClosure.EyesShown(portrait, reference);
         return new PortraitSetup
         {
-            Portrait = portrait, Name = portraitName, Options = options, Face = face, FaceCount = faces.Count,
+            Portrait = portrait, Options = options, Face = face, FaceCount = faces.Count,
             Landmarks = landmarks, Reference = reference, EyesShown = eyesShown,
             Head = options.Expansion && options.HeadOutline ? HeadRegion.Find(portrait, reference) : null,
             Mouth = options.Mouth ? new MouthTransfer(portrait, reference) : null,

@@ -83,17 +83,24 @@ public sealed class FaceDetector : IDisposable
     {
         intensity ??= IntensityImage.FromMat(image);
         var faces = DetectUpright(image, intensity);
-        var spreads = faces.Select(f => LandmarkSpread(intensity, f.Box)).ToList();
-        // A find is sure when its landmarks hold as still as the turned search demands, or a cascade finds it again on
-        // its own crop. A find that is only just within MaxLandmarkSpread may be texture beside a face lying on its side
-        // (audrey turned 90 degrees: a 16 px 'face' on the curtain, spread 0.032): the turned search runs then as well.
-        var sure = faces.Select((f, i) => spreads[i] <= Options.MaxTiltedLandmarkSpread || (spreads[i] <= Options.MaxLandmarkSpread && ConfirmFace(image, f.Box))).ToList();
+        // judged on the upright boxes, before a rolled face is read again; stops at the first sure find
+        bool searchTilted = (findTilted ?? Options.FindTilted) && !faces.Any(f => IsSure(image, intensity, f.Box));
         double limit = Options.TurnUprightAboveDegrees * Math.PI / 180;
         for (int i = 0; i < faces.Count; i++)
             if (Math.Abs(UprightView.RollOf(faces[i].Landmarks)) > limit) faces[i] = ReadUpright(image, faces[i].Landmarks);
-        if (sure.Any(s => s) || !(findTilted ?? Options.FindTilted)) return faces;
+        if (!searchTilted) return faces;
         var tilted = DetectTilted(image);
         return tilted.Count > 0 ? tilted : faces;
+    }
+
+    /// <summary>Whether an upright find is surely a face: its landmarks hold as still over the boxes as the turned search
+    /// demands, or they hold within <see cref="FaceDetectorOptions.MaxLandmarkSpread"/> and a cascade finds it again on its
+    /// own crop. A find only just within that limit may be texture beside a face lying on its side (audrey turned 90
+    /// degrees: a 16 px 'face' on the curtain, spread 0.032), so the turned search runs where no find is sure.</summary>
+    private bool IsSure(Mat image, IntensityImage intensity, FaceBox box)
+    {
+        double spread = LandmarkSpread(intensity, box);
+        return spread <= Options.MaxTiltedLandmarkSpread || (spread <= Options.MaxLandmarkSpread && ConfirmFace(image, box));
     }
 
     /// <summary>Faces found in the image turned by each of <see cref="TiltedSearchDegrees"/>. A face may be found at
@@ -243,9 +250,7 @@ public sealed class FaceDetector : IDisposable
     internal List<FaceBox> ProposeBoxes(Mat image)
     {
         double scale = Math.Min(1.0, (double)Options.DetectionMaxSide / Math.Max(image.Width, image.Height));
-        using var gray = new Mat();
-        if (image.Channels() == 1) image.CopyTo(gray);
-        else Cv2.CvtColor(image, gray, image.Channels() == 4 ? ColorConversionCodes.BGRA2GRAY : ColorConversionCodes.BGR2GRAY);
+        using var gray = Grey(image);
         using var small = new Mat();
         if (scale < 1) Cv2.Resize(gray, small, new Size(Math.Max(1, (int)Math.Round(image.Width * scale)), Math.Max(1, (int)Math.Round(image.Height * scale))), 0, 0, InterpolationFlags.Area);
         else gray.CopyTo(small);
@@ -278,6 +283,15 @@ public sealed class FaceDetector : IDisposable
         return boxes;
     }
 
+    /// <summary>A grey copy of a grey, BGR or BGRA image.</summary>
+    private static Mat Grey(Mat image)
+    {
+        var gray = new Mat();
+        if (image.Channels() == 1) image.CopyTo(gray);
+        else Cv2.CvtColor(image, gray, image.Channels() == 4 ? ColorConversionCodes.BGRA2GRAY : ColorConversionCodes.BGR2GRAY);
+        return gray;
+    }
+
     /// <summary>Standard deviation of the intensity over the inner face (eye corners to mouth), in grey levels.</summary>
     internal static double InnerFaceContrast(IntensityImage img, PointD[] pts)
     {
@@ -301,9 +315,7 @@ public sealed class FaceDetector : IDisposable
         var roi = new Rect(box.Left - side / 2, box.Top - side / 2, side * 2, side * 2).Intersect(new Rect(0, 0, image.Width, image.Height));
         if (roi.Width < 24 || roi.Height < 24) return false;
         using var crop = new Mat(image, roi);
-        using var gray = new Mat();
-        if (crop.Channels() == 1) crop.CopyTo(gray);
-        else Cv2.CvtColor(crop, gray, crop.Channels() == 4 ? ColorConversionCodes.BGRA2GRAY : ColorConversionCodes.BGR2GRAY);
+        using var gray = Grey(crop);
         double scale = Math.Min(1.0, 200.0 / Math.Max(roi.Width, roi.Height));
         using var small = new Mat();
         Cv2.Resize(gray, small, new Size(), scale, scale, InterpolationFlags.Area);

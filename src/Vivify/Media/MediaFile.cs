@@ -143,29 +143,19 @@ public static class MediaFile
         if (!cap.IsOpened())
         {
             cap.Dispose();
-            throw new VivifyException(path, ContainerName(path) is { } kind
+            throw new VivifyException(path, ContainerName(Head(path)) is { } kind
                 ? $"{kind} that cannot be read: truncated or damaged (an unfinished download or recording?)"
                 : "not an image or a video that can be read");
         }
         return cap;
     }
 
-    /// <summary>What the file's first bytes say it is, for a clearer error where it cannot be opened: an MP4/MOV
+    /// <summary>What a file's first bytes say it is, for a clearer error where it cannot be opened: an MP4/MOV
     /// ('ftyp' box) or a WebM/Matroska (EBML header); null for anything else.</summary>
-    internal static string? ContainerName(string path)
-    {
-        try
-        {
-            var head = new byte[12];
-            using var f = File.OpenRead(path);
-            int n = f.Read(head, 0, head.Length);
-            if (n >= 8 && head[4] == (byte)'f' && head[5] == (byte)'t' && head[6] == (byte)'y' && head[7] == (byte)'p') return "an MP4/MOV file";
-            if (n >= 4 && head[0] == 0x1A && head[1] == 0x45 && head[2] == 0xDF && head[3] == 0xA3) return "a WebM/Matroska file";
-            return null;
-        }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
-    }
+    internal static string? ContainerName(ReadOnlySpan<byte> head) =>
+        head.Length >= 8 && head[4..8].SequenceEqual("ftyp"u8) ? "an MP4/MOV file"
+        : head.Length >= 4 && head[..4].SequenceEqual((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3]) ? "a WebM/Matroska file"
+        : null;
 
     private static void CheckReadable(string path)
     {
