@@ -16,6 +16,13 @@ public static class Figures
             AnimationFigures.Run(onlyDetector);
             return 0;
         }
+        if (args.Contains("--large-portrait"))
+        {
+            // a photographer's 12-megapixel portrait (3000x4000) over 4 s of the driver
+            using var largeDetector = new FaceDetector();
+            AnimationFigures.Run(largeDetector, 3000, 4000, [4]);
+            return 0;
+        }
         double? dlibUs = Arg(args, "--dlib-us"), dlibLoad = Arg(args, "--dlib-load-s");
         var modelPath = ShapePredictor.ModelPath;
 

@@ -2,6 +2,8 @@
 //   dotnet run -c Release --project bench/Vivify.Bench -- figures [--dlib-us N --dlib-load-s S]
 //       quick Stopwatch figures for the README (model load, per-face prediction for the
 //       reference and optimised paths, and dlib's C++ when its timing is passed in, tracking fps)
+//   ... figures --animation-only     the whole pipeline alone (1024x1024 portrait, 10 s and 50 s)
+//   ... figures --large-portrait     the same for a 12-megapixel portrait (3000x4000, 4 s)
 //   dotnet run -c Release --project bench/Vivify.Bench -- [BenchmarkDotNet arguments]
 //       the BenchmarkDotNet suites (e.g. --filter '*Predictor*')
 using BenchmarkDotNet.Running;
