@@ -39,13 +39,28 @@ internal static class EvalCommand
         using var detector = new FaceDetector();
         var r = CrossReenactment.Run(portraitPath, portrait, driverPath, opt, detector);
         Console.WriteLine($"cross-reenactment: {Path.GetFileName(portraitPath)} driven by {Path.GetFileName(driverPath)} ({r.Frames} frames; driver brow range {r.DriverBrowRange:0.000} IOD, mouth range {r.DriverMouthRange:0.000} IOD)");
-        Console.WriteLine($"{"",-14} {"correlation",11} {"gain",6}");
-        foreach (var (name, f) in new[] { ("overall", r.Overall), ("brow raise", r.BrowRaise), ("mouth opening", r.MouthOpening) })
-            Console.WriteLine($"{name,-14} {f.Correlation,11:0.000} {f.Gain,6:0.000}");
-        if (r.BrowRaiseEyesOpen is { } be)
-            Console.WriteLine($"{"  eyes open",-14} {be.Correlation,11:0.000} {be.Gain,6:0.000}   (brow raise on the {r.EyesOpenFrames} frames where the driver's eyes read {CrossReenactmentResult.EyesOpenShare} or more of their usual opening)");
+        Console.WriteLine($"{"",-14} {"per frame",-18} {"tracked",-18} | {"engine vs itself",-18} {"tracked",-18}");
+        Console.WriteLine($"{"",-14} {"correlation  gain",-18} {"correlation  gain",-18} | {"correlation  gain",-18} {"correlation  gain",-18}");
+        static string Cell(FollowScore? f) => f is null ? $"{"-",-18}" : $"{f.Correlation,11:0.000} {f.Gain,6:0.000}";
+        FollowScores? t = r.Tracked, a = r.EngineAgreement, at = r.EngineAgreementTracked;
+        foreach (var (name, raw, pick) in new (string, FollowScore, Func<FollowScores, FollowScore>)[]
+                 {
+                     ("overall", r.Overall, s => s.Overall), ("brow raise", r.BrowRaise, s => s.BrowRaise),
+                     ("  eyes open", r.BrowRaiseEyesOpen ?? r.BrowRaise, s => s.BrowRaiseEyesOpen), ("mouth opening", r.MouthOpening, s => s.MouthOpening),
+                 })
+            Console.WriteLine($"{name,-14} {Cell(raw)} {Cell(t is null ? null : pick(t))} | {Cell(a is null ? null : pick(a))} {Cell(at is null ? null : pick(at))}");
+        if (t is not null)
+        {
+            Console.WriteLine($"overall by region: {"",-10} {"per frame",-18} {"tracked",-18} {"engine vs itself",-18} {"where the warp puts them",-18}");
+            foreach (var g in FollowScores.RegionRanges)
+                Console.WriteLine($"  {g.Name,-26} {Cell(r.Regions![g.Name])} {Cell(t.Regions[g.Name])} {Cell(a!.Regions[g.Name])} {Cell(r.Commanded!.Regions[g.Name])}");
+        }
+        Console.WriteLine($"('eyes open': the brow raise on the {r.EyesOpenFrames} frames where the driver's eyes read {CrossReenactmentResult.EyesOpenShare} or more of their usual opening; " +
+                          $"'tracked': both readings smoothed as the engine's tracker smooths a video; 'engine vs itself': the driver's frames read enlarged {CrossReenactmentResult.EnlargedReading}x against as they are, " +
+                          "the most any output could score)");
         if (r.OpenMouthFrames > 0)
-            Console.WriteLine($"open mouth: on the {r.OpenMouthFrames} frames where the driver's inner lips part {CrossReenactmentResult.OpenMouthThreshold} IOD or more beyond frame 0, the output opens {r.OpenMouthGain:0.000} times as wide");
+            Console.WriteLine($"open mouth: on the {r.OpenMouthFrames} frames where the driver's inner lips part {CrossReenactmentResult.OpenMouthThreshold} IOD or more beyond frame 0, the output opens {r.OpenMouthGain:0.000} times as wide" +
+                              (t?.OpenMouthGain is { } tg ? $" ({tg:0.000} tracked)" : ""));
         Console.WriteLine($"stillness: image border (2 px) vs frame 0, worst frame {r.BorderChangeMax:0.000} grey levels; far from the face, frame to frame {r.FarChangeMean:0.000} grey levels");
         Console.WriteLine($"(where the warp puts the landmarks: brow raise {r.CommandedBrowRaise.Correlation:0.000} / {r.CommandedBrowRaise.Gain:0.000}, mouth opening {r.CommandedMouthOpening.Correlation:0.000} / {r.CommandedMouthOpening.Gain:0.000})");
         if (r.PaintedMouthOpening is { } pm)

