@@ -16,6 +16,7 @@ public static class Figures
             AnimationFigures.Run(onlyDetector);
             return 0;
         }
+        if (args.Contains("--encode")) { EncodeFigures.Run(); return 0; }
         if (args.Contains("--large-portrait"))
         {
             // a photographer's 12-megapixel portrait (3000x4000) over 4 s of the driver

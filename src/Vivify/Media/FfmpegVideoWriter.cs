@@ -2,8 +2,12 @@
 // animated WebP by piping raw frames to Debian's ffmpeg (OpenCV cannot write H.264 here).
 // An MP4 can carry a sound track cut from another file (the driver's voice): AudioTrack names the
 // file and the part to take, which ffmpeg cuts sample-exactly and encodes as AAC beside the video.
-// Requires: `ffmpeg` on PATH; every frame the same size. Odd sizes are padded by one pixel for
-// yuv420p. Guarantees: writes to a temporary name beside the target and renames only on
+// An MP4's frames are converted to yuv420p here (OpenCV, BT.601 limited range, as ffmpeg's own
+// conversion) and piped as that: half the bytes of BGR and off ffmpeg's single conversion thread
+// (1.1-1.4x faster at 1024x1024, 1.5x at 3000x4000, and about 3 dB closer read back; bench
+// `figures --encode`).
+// Requires: `ffmpeg` on PATH; every frame the same size. Odd sizes are padded by one pixel (black)
+// for yuv420p. Guarantees: writes to a temporary name beside the target and renames only on
 // Complete(); Dispose without Complete deletes the partial file; ffmpeg's own errors surface as a
 // VivifyException naming the output; the sound track (MP4 only) starts with the first frame and
 // ends with the last (never longer than the video).
@@ -22,6 +26,8 @@ public sealed class FfmpegVideoWriter : IDisposable
     private readonly Stream _stdin;
     private readonly string _target, _temp;
     private readonly int _width, _height;
+    private readonly bool _i420;          // MP4: frames converted to yuv420p here (padded to even sizes) rather than by ffmpeg
+    private readonly Mat? _padded, _yuv;
     private readonly Task<string> _stderr;
     private bool _done;
 
@@ -31,7 +37,9 @@ public sealed class FfmpegVideoWriter : IDisposable
     public static bool CarriesAudio(string path) => Path.GetExtension(path).Equals(".mp4", StringComparison.OrdinalIgnoreCase);
 
     /// <param name="audio">A sound track for an MP4 (ignored for GIF and WebP, which have none).</param>
-    public FfmpegVideoWriter(string path, int width, int height, double fps, AudioTrack? audio = null)
+    /// <param name="convertHere">MP4 only: convert each frame to yuv420p here (OpenCV, BT.601 limited range as ffmpeg's
+    /// own conversion) and pipe that, half the bytes of BGR; false leaves the conversion to ffmpeg (the benchmark's reference).</param>
+    public FfmpegVideoWriter(string path, int width, int height, double fps, AudioTrack? audio = null, bool convertHere = true)
     {
         _target = Path.GetFullPath(path);
         var ext = Path.GetExtension(path).ToLowerInvariant();
@@ -41,8 +49,16 @@ public sealed class FfmpegVideoWriter : IDisposable
         _temp = Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(_target)}.partial-{Environment.ProcessId}{ext}");
         _width = width; _height = height;
         string fr = fps.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+        _i420 = convertHere && ext == ".mp4";
+        int ew = (width + 1) & ~1, eh = (height + 1) & ~1;
+        if (_i420)
+        {
+            _padded = ew != width || eh != height ? new Mat(eh, ew, MatType.CV_8UC3, Scalar.All(0)) : null;
+            _yuv = new Mat();
+        }
         string codec = ext switch
         {
+            ".mp4" when _i420 => "-c:v libx264 -preset superfast -crf 18 -pix_fmt yuv420p -movflags +faststart",
             ".mp4" => "-vf pad=ceil(iw/2)*2:ceil(ih/2)*2 -c:v libx264 -preset superfast -crf 18 -pix_fmt yuv420p -movflags +faststart",
             ".gif" => "-vf split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=3 -loop 0",
             _ => "-c:v libwebp -lossless 0 -quality 85 -loop 0",
@@ -51,7 +67,8 @@ public sealed class FfmpegVideoWriter : IDisposable
         {
             RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
         };
-        foreach (var a in $"-hide_banner -loglevel error -y -f rawvideo -pix_fmt bgr24 -s {width}x{height} -r {fr} -i -".Split(' ')) psi.ArgumentList.Add(a);
+        string input = _i420 ? $"-pix_fmt yuv420p -s {ew}x{eh}" : $"-pix_fmt bgr24 -s {width}x{height}";
+        foreach (var a in $"-hide_banner -loglevel error -y -f rawvideo {input} -r {fr} -i -".Split(' ')) psi.ArgumentList.Add(a);
         if (audio is not null && CarriesAudio(path))
         {
             // cut on the input side (decoded, so exact to the sample), then map the first sound stream if it has one
@@ -78,7 +95,14 @@ public sealed class FfmpegVideoWriter : IDisposable
             throw new ArgumentException($"frame must be {_width}x{_height} BGR");
         try
         {
-            if (frame.IsContinuous())
+            if (_i420)
+            {
+                var src = frame;
+                if (_padded is not null) { frame.CopyTo(_padded[new Rect(0, 0, _width, _height)]); src = _padded; }
+                Cv2.CvtColor(src, _yuv!, ColorConversionCodes.BGR2YUV_I420);
+                unsafe { _stdin.Write(new ReadOnlySpan<byte>((void*)_yuv!.Data, (int)(_yuv.Total() * _yuv.ElemSize()))); }
+            }
+            else if (frame.IsContinuous())
                 unsafe { _stdin.Write(new ReadOnlySpan<byte>((void*)frame.Data, _width * _height * 3)); }
             else
             {
@@ -119,5 +143,6 @@ public sealed class FfmpegVideoWriter : IDisposable
             try { File.Delete(_temp); } catch { }
         }
         _proc.Dispose();
+        _padded?.Dispose(); _yuv?.Dispose();
     }
 }
