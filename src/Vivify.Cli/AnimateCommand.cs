@@ -17,11 +17,13 @@ internal static class AnimateCommand
         var driver = new Option<string>("--driver", "-d") { Description = "The driving video (another person's face).", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "OUT.mp4, OUT.gif, OUT.webp, or a folder (ending in /) for PNG frames.", Required = true };
         var noAudio = new Option<bool>("--no-audio") { Description = "Leave the driver's sound out of an MP4 (by default the part animated keeps it)." };
+        var maxSide = new Option<int?>("--max-side") { Description = $"Scale the portrait down (area averaging) so that its longer side is at most this many pixels (at least {MinMaxSide}) before animating: a smaller output, made faster (default: the portrait's full resolution)." };
         var o = new CommonOptions();
         var cmd = new Command("animate", "Animate a portrait with the expressions and head motion of a driving video.") { portrait, driver, output };
         o.AddTo(cmd);
         cmd.Options.Add(noAudio);
-        cmd.SetAction(r => Run(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(output)!, o.Read(r), r.GetValue(o.Quiet), !r.GetValue(noAudio)));
+        cmd.Options.Add(maxSide);
+        cmd.SetAction(r => Run(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(output)!, o.Read(r), r.GetValue(o.Quiet), !r.GetValue(noAudio), r.GetValue(maxSide)));
         return cmd;
     }
 
@@ -61,14 +63,22 @@ internal static class AnimateCommand
         }
     }
 
-    private static int Run(string portraitPath, string driverPath, string outPath, AnimationOptions opt, bool quiet, bool keepAudio)
+    /// <summary>The smallest --max-side taken.</summary>
+    internal const int MinMaxSide = 64;
+
+    private static int Run(string portraitPath, string driverPath, string outPath, AnimationOptions opt, bool quiet, bool keepAudio, int? maxSide)
     {
         if (opt.Start < 0) throw new VivifyException(null, "--start must be 0 or more");
+        if (maxSide < MinMaxSide) throw new VivifyException(null, $"--max-side must be at least {MinMaxSide}");
         if (opt.Duration is <= 0) throw new VivifyException(null, "--duration must be more than 0");
         var sink = FrameSink.Check(outPath);
         if (MediaFile.Probe(portraitPath) != MediaKind.Image) throw new VivifyException(portraitPath, "the portrait must be an image, not a video");
         if (MediaFile.Probe(driverPath) != MediaKind.Video) throw new VivifyException(driverPath, "the driver must be a video, not a still image");
-        using var portrait = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
+        using var loaded = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
+        using var scaled = maxSide is { } side && Math.Max(loaded.Width, loaded.Height) > side ? ScaleToSide(loaded, side) : null;
+        var portrait = scaled ?? loaded;
+        if (scaled is not null && !quiet)
+            Console.Error.WriteLine($"vivify: {portraitPath}: {loaded.Width}x{loaded.Height} scaled to {portrait.Width}x{portrait.Height} (--max-side {maxSide})");
         using var detector = new FaceDetector();
         var progress = new ProgressReporter(quiet);
         int expected = EstimateFrames(driverPath, opt);
@@ -106,6 +116,16 @@ internal static class AnimateCommand
         }
         if (!quiet) Console.Error.WriteLine($"vivify: wrote {outPath} ({timing.OutputFrames} frames, {portrait.Width}x{portrait.Height}, {timing.Fps:0.##} fps{(audio is null ? "" : ", with the driver's sound")}; neutral frame {animator.NeutralFrame}, {animator.Points.ExpansionCount} expansion points)");
         return 0;
+    }
+
+    /// <summary><paramref name="image"/> scaled by area averaging so that its longer side is <paramref name="side"/> pixels.</summary>
+    private static Mat ScaleToSide(Mat image, int side)
+    {
+        double s = side / (double)Math.Max(image.Width, image.Height);
+        var size = new Size(Math.Max(1, (int)Math.Round(image.Width * s)), Math.Max(1, (int)Math.Round(image.Height * s)));
+        var r = new Mat();
+        Cv2.Resize(image, r, size, 0, 0, InterpolationFlags.Area);
+        return r;
     }
 
     internal static int EstimateFrames(string path, AnimationOptions opt)

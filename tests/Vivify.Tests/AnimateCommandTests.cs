@@ -153,6 +153,32 @@ public class AnimateCommandTests(ITestOutputHelper output)
     }
 
     /// <summary>The first video stream's codec, size, pixel format and rate, as ffprobe's CSV.</summary>
+    /// <summary>
+    /// --max-side scales a large portrait down before animating (the output is that size, said on standard error, and
+    /// tagged as the BT.601 video range the writer converts with); a side under the minimum is refused cleanly.
+    /// </summary>
+    [Fact]
+    public void MaxSideScalesThePortraitDown()
+    {
+        var dir = CliRunner.TempDir();
+        var target = Path.Combine(dir, "small.mp4");
+        var r = CliRunner.Run("animate", "--portrait", Portrait, "--driver", Driver.Value, "-o", target, "--max-side", "307", "--duration", "0.5");
+        output.WriteLine(r.StdErr);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("500x614 scaled to 250x307 (--max-side 307)", r.StdErr);
+        // yuv420p pads the odd height by a pixel
+        Assert.Contains("h264,250,308,yuv420p", Probe(target));
+        Assert.Equal("tv,smpte170m", Ffprobe(target, "-select_streams v:0 -show_entries stream=color_range,color_space"));
+        var big = Path.Combine(dir, "big.mp4");
+        CliRunner.AssertCleanFailure(CliRunner.Run("animate", "--portrait", Portrait, "--driver", Driver.Value, "-o", big, "--max-side", "20"),
+            "--max-side must be at least 64", dir, big);
+        // a side the portrait is within already changes nothing
+        var same = CliRunner.Run("animate", "--portrait", Portrait, "--driver", Driver.Value, "-o", big, "--max-side", "614", "--duration", "0.5");
+        Assert.True(same.ExitCode == 0, same.StdErr);
+        Assert.DoesNotContain("scaled to", same.StdErr);
+        Assert.Contains("h264,500,614,yuv420p", Probe(big));
+    }
+
     private static string Probe(string file) => Ffprobe(file, "-select_streams v:0 -show_entries stream=codec_name,width,height,pix_fmt,r_frame_rate");
 
     private static string Ffprobe(string file, string selection)

@@ -5,7 +5,8 @@
 // An MP4's frames are converted to yuv420p here (OpenCV, BT.601 limited range, as ffmpeg's own
 // conversion) and piped as that: half the bytes of BGR and off ffmpeg's single conversion thread
 // (1.1-1.4x faster at 1024x1024, 1.5x at 3000x4000, and about 3 dB closer read back; bench
-// `figures --encode`).
+// `figures --encode`); the stream is tagged with that matrix and range, so that a player does not
+// take an HD-sized video for BT.709.
 // Requires: `ffmpeg` on PATH; every frame the same size. Odd sizes are padded by one pixel (black)
 // for yuv420p. Guarantees: writes to a temporary name beside the target and renames only on
 // Complete(); Dispose without Complete deletes the partial file; ffmpeg's own errors surface as a
@@ -58,7 +59,7 @@ public sealed class FfmpegVideoWriter : IDisposable
         }
         string codec = ext switch
         {
-            ".mp4" when _i420 => "-c:v libx264 -preset superfast -crf 18 -pix_fmt yuv420p -movflags +faststart",
+            ".mp4" when _i420 => "-c:v libx264 -preset superfast -crf 18 -pix_fmt yuv420p -colorspace smpte170m -color_range tv -movflags +faststart",
             ".mp4" => "-vf pad=ceil(iw/2)*2:ceil(ih/2)*2 -c:v libx264 -preset superfast -crf 18 -pix_fmt yuv420p -movflags +faststart",
             ".gif" => "-vf split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=3 -loop 0",
             _ => "-c:v libwebp -lossless 0 -quality 85 -loop 0",
