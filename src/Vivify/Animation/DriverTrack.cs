@@ -31,7 +31,8 @@ public sealed class DriverTrack
     /// <summary>The part of the video analysed, seconds (as asked: --start, --duration); rendering decodes the same part.</summary>
     public required double Start { get; init; }
     public double? Duration { get; init; }
-    /// <summary>Smoothed landmarks per clip frame.</summary>
+    /// <summary>Steadied landmarks per clip frame: the detector's raw predictions fused with their optical flow (Options.FlowFusion; the
+    /// tracker's LandmarkSmoother output is used only without it, so FaceTrackerOptions.MinCutoffHz does not reach them).</summary>
     public required List<PointD[]> Landmarks { get; init; }
     public required List<TrackStatus> Status { get; init; }
     /// <summary>Non-facial point trajectories: Points[k][i] = point k in clip frame i.</summary>
