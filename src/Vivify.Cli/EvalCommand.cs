@@ -55,6 +55,9 @@ internal static class EvalCommand
             foreach (var g in FollowScores.RegionRanges)
                 Console.WriteLine($"  {g.Name,-26} {Cell(r.Regions![g.Name])} {Cell(t.Regions[g.Name])} {Cell(a!.Regions[g.Name])} {Cell(r.Commanded!.Regions[g.Name])}");
         }
+        if (r.AgainstTrack is { } vt)
+            Console.WriteLine($"against the driver's track (what the animation was given) rather than its per-frame reading: overall {vt.Overall.Correlation:0.000} / {vt.Overall.Gain:0.000}, " +
+                              $"brow raise {vt.BrowRaise.Correlation:0.000} / {vt.BrowRaise.Gain:0.000}, mouth opening {vt.MouthOpening.Correlation:0.000} / {vt.MouthOpening.Gain:0.000}");
         Console.WriteLine($"('eyes open': the brow raise on the {r.EyesOpenFrames} frames where the driver's eyes read {CrossReenactmentResult.EyesOpenShare} or more of their usual opening; " +
                           $"'tracked': both readings smoothed as the engine's tracker smooths a video; 'engine vs itself': the driver's frames read enlarged {CrossReenactmentResult.EnlargedReading}x against as they are, " +
                           "the most any output could score)");

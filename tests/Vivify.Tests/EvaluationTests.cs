@@ -92,7 +92,7 @@ public class EvalCrossCommandTests(ITestOutputHelper output)
         var root = Run("franck.mp4", "24", "1.5");
         Assert.Equal(36, root.GetProperty("frames").GetInt32());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, root.GetProperty("open_mouth_gain").ValueKind);
-        foreach (var reading in new[] { "tracked", "engine_agreement", "engine_agreement_tracked", "commanded" })
+        foreach (var reading in new[] { "tracked", "engine_agreement", "engine_agreement_tracked", "commanded", "against_track" })
         {
             var overall = root.GetProperty(reading).GetProperty("overall");
             Assert.InRange(overall.GetProperty("correlation").GetDouble(), -1, 1);

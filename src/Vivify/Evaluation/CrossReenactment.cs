@@ -14,7 +14,8 @@
 // of the driver's real frames: as they are and enlarged by EnlargedReading (bicubic). No output can
 // follow the driver better than the engine agrees with itself on the same real face. The overall
 // score is also broken down by facial region, for the output's readings and for where the warp put
-// the landmarks (what the animation commanded, before any reading of pixels).
+// the landmarks (what the animation commanded, before any reading of pixels); and the output's
+// readings against the driver's track (what the animation was given) instead of its readings.
 // Guarantees: streams; frames whose face was bridged in the driver are left out.
 using OpenCvSharp;
 using Vivify.Animation;
@@ -44,7 +45,7 @@ public sealed record CrossReenactmentResult(string Portrait, string Driver, int 
     double BorderChangeMax, double FarChangeMean, int OpenMouthFrames = 0, double? OpenMouthGain = null,
     FollowScore? BrowRaiseEyesOpen = null, int EyesOpenFrames = 0, FollowScore? PaintedMouthOpening = null,
     FollowScores? Tracked = null, FollowScores? EngineAgreement = null, FollowScores? EngineAgreementTracked = null,
-    IReadOnlyDictionary<string, FollowScore>? Regions = null, FollowScores? Commanded = null)
+    IReadOnlyDictionary<string, FollowScore>? Regions = null, FollowScores? Commanded = null, FollowScores? AgainstTrack = null)
 {
     /// <summary>The instrument's ceiling reads the driver's frames a second time enlarged by this factor (bicubic).</summary>
     public const double EnlargedReading = 1.05;
@@ -123,7 +124,8 @@ public static class CrossReenactment
         }
         return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, raw.Overall, raw.BrowRaise, raw.MouthOpening,
             db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0, raw.OpenMouthFrames, raw.OpenMouthGain,
-            raw.BrowRaiseEyesOpen, eyesOpen.Count(x => x), Follow(pm, dm), tracked, agreement, agreementTracked, raw.Regions, Score(cmdLm, drvLm, keep, eyesOpen, rot));
+            raw.BrowRaiseEyesOpen, eyesOpen.Count(x => x), Follow(pm, dm), tracked, agreement, agreementTracked, raw.Regions, Score(cmdLm, drvLm, keep, eyesOpen, rot),
+            Score(outLm, [.. Enumerable.Range(0, outLm.Count).Select(k => driver.Landmarks[k])], keep, eyesOpen, rot));
     }
 
     /// <summary>Scores of the output's readings <paramref name="outLm"/> against the driver's <paramref name="drvLm"/> over the kept
