@@ -35,10 +35,11 @@ public static class EncodeFigures
                 times[here] = Math.Min(times.GetValueOrDefault(here, double.MaxValue), sw.Elapsed.TotalMilliseconds / n);
                 using (var reader = new VideoReader(outPath))
                 using (var first = reader.Frames().First())
-                using (var written = big[new Rect(0, 0, w, h)].Clone())
+                {
                     if (first.Image.Width < w || first.Image.Height < h) throw new InvalidOperationException("read back smaller than written");
-                    else
+                    using var written = big[new Rect(0, 0, w, h)].Clone();
                     psnr[here] = ImageMetrics.Psnr(first.Image[new Rect(0, 0, w, h)], written); // odd sizes come back padded by a pixel
+                }
                 File.Delete(outPath);
             }
             Console.WriteLine($"encode {w}x{h}, {n} frames (best of 2): BGR piped, ffmpeg converts {times[false]:0.0} ms/frame ({psnr[false]:0.00} dB read back); " +

@@ -108,24 +108,24 @@ public static class CrossReenactment
         var eyesOpen = new bool[outLm.Count];
         for (int k = 1; k < outLm.Count; k++) eyesOpen[k] = keep[k] && eyes[k] >= CrossReenactmentResult.EyesOpenShare * usual;
         var raw = Score(outLm, drvLm, keep, eyesOpen, rot);
-        var tracked = Score(Track(outLm, driver.Fps), Track(drvLm, driver.Fps), keep, eyesOpen, rot);
+        var drvTracked = Track(drvLm, driver.Fps);
+        var tracked = Score(Track(outLm, driver.Fps), drvTracked, keep, eyesOpen, rot);
         var agreement = Score(enlargedLm, drvLm, keep, eyesOpen, 0);
-        var agreementTracked = Score(Track(enlargedLm, driver.Fps), Track(drvLm, driver.Fps), keep, eyesOpen, 0);
+        var agreementTracked = Score(Track(enlargedLm, driver.Fps), drvTracked, keep, eyesOpen, 0);
         // the same measures on where the warp put the landmarks (before any detector reads the output)
-        var db = new List<double>(); var dm = new List<double>();
-        var cb = new List<double>(); var cm = new List<double>(); var pm = new List<double>();
-        for (int k = 1; k < cmdLm.Count; k++)
+        var commanded = Score(cmdLm, drvLm, keep, eyesOpen, rot);
+        var againstTrack = Score(outLm, [.. driver.Landmarks.Take(outLm.Count)], keep, eyesOpen, rot);
+        // the reference: the output with its opening painted dark exactly where the warp put the inner lips
+        var db = new List<double>(); var dm = new List<double>(); var pm = new List<double>();
+        for (int k = 1; k < paintedLm.Count; k++)
         {
             if (!keep[k]) continue;
             db.Add(Brow(drvLm[k]) - Brow(drvLm[0])); dm.Add(Mouth(drvLm[k]) - Mouth(drvLm[0]));
-            cb.Add(Brow(cmdLm[k]) - Brow(cmdLm[0])); cm.Add(Mouth(cmdLm[k]) - Mouth(cmdLm[0]));
-            // the reference: the output with its opening painted dark exactly where the warp put the inner lips
             pm.Add(Mouth(paintedLm[k]) - Mouth(paintedLm[0]));
         }
         return new CrossReenactmentResult(portraitPath, driverPath, outLm.Count, raw.Overall, raw.BrowRaise, raw.MouthOpening,
-            db.Max() - db.Min(), dm.Max() - dm.Min(), Follow(cb, db), Follow(cm, dm), borderMax, farN > 0 ? farSum / farN : 0, raw.OpenMouthFrames, raw.OpenMouthGain,
-            raw.BrowRaiseEyesOpen, eyesOpen.Count(x => x), Follow(pm, dm), tracked, agreement, agreementTracked, raw.Regions, Score(cmdLm, drvLm, keep, eyesOpen, rot),
-            Score(outLm, [.. Enumerable.Range(0, outLm.Count).Select(k => driver.Landmarks[k])], keep, eyesOpen, rot));
+            db.Max() - db.Min(), dm.Max() - dm.Min(), commanded.BrowRaise, commanded.MouthOpening, borderMax, farN > 0 ? farSum / farN : 0, raw.OpenMouthFrames, raw.OpenMouthGain,
+            raw.BrowRaiseEyesOpen, eyesOpen.Count(x => x), Follow(pm, dm), tracked, agreement, agreementTracked, raw.Regions, commanded, againstTrack);
     }
 
     /// <summary>Scores of the output's readings <paramref name="outLm"/> against the driver's <paramref name="drvLm"/> over the kept
