@@ -75,7 +75,7 @@ internal static class AnimateCommand
         if (MediaFile.Probe(portraitPath) != MediaKind.Image) throw new VivifyException(portraitPath, "the portrait must be an image, not a video");
         if (MediaFile.Probe(driverPath) != MediaKind.Video) throw new VivifyException(driverPath, "the driver must be a video, not a still image");
         using var loaded = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
-        using var scaled = maxSide is { } side && Math.Max(loaded.Width, loaded.Height) > side ? ScaleToSide(loaded, side) : null;
+        using var scaled = maxSide is { } side && Math.Max(loaded.Width, loaded.Height) > side ? MediaFile.ScaleToFit(loaded, side) : null;
         var portrait = scaled ?? loaded;
         if (scaled is not null && !quiet)
             Console.Error.WriteLine($"vivify: {portraitPath}: {loaded.Width}x{loaded.Height} scaled to {portrait.Width}x{portrait.Height} (--max-side {maxSide})");
@@ -119,15 +119,6 @@ internal static class AnimateCommand
     }
 
     /// <summary><paramref name="image"/> scaled by area averaging so that its longer side is <paramref name="side"/> pixels.</summary>
-    private static Mat ScaleToSide(Mat image, int side)
-    {
-        double s = side / (double)Math.Max(image.Width, image.Height);
-        var size = new Size(Math.Max(1, (int)Math.Round(image.Width * s)), Math.Max(1, (int)Math.Round(image.Height * s)));
-        var r = new Mat();
-        Cv2.Resize(image, r, size, 0, 0, InterpolationFlags.Area);
-        return r;
-    }
-
     internal static int EstimateFrames(string path, AnimationOptions opt)
     {
         using var r = new VideoReader(path);

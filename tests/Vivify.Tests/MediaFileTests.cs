@@ -79,4 +79,36 @@ public class MediaFileTests
         }
         finally { File.Delete(file); }
     }
+
+    /// <summary>
+    /// ScaleToFit (animate --max-side, the reactions' portrait): a larger portrait comes down to the side asked for with its
+    /// aspect kept, and looks the same (its copy enlarged back stays within 8 grey levels on average of the original,
+    /// and under half as far from it as the original shifted by a thirtieth of its width); one that fits is copied as it is; with even
+    /// sides an odd-sized portrait loses at most a pixel a side, as yuv420p wants.
+    /// </summary>
+    [Fact]
+    public void ScaleToFitBringsTheLongerSideDownAndKeepsThePicture()
+    {
+        using var photo = Cv2.ImRead(TestData.Golden("images/cage.png"));
+        int side = photo.Width / 3;
+        using var small = MediaFile.ScaleToFit(photo, side);
+        double aspect = photo.Width / (double)photo.Height;
+        Assert.Equal(side, Math.Max(small.Width, small.Height));
+        Assert.InRange(small.Width / (double)small.Height, aspect * 0.98, aspect * 1.02);
+        using var back = new Mat(); Cv2.Resize(small, back, photo.Size(), 0, 0, InterpolationFlags.Linear);
+        using var d = new Mat(); Cv2.Absdiff(back, photo, d);
+        using var shifted = new Mat(); Cv2.WarpAffine(photo, shifted, Mat.FromArray(new double[,] { { 1, 0, photo.Width / 30.0 }, { 0, 1, 0 } }), photo.Size(), InterpolationFlags.Linear, BorderTypes.Reflect);
+        using var ds = new Mat(); Cv2.Absdiff(shifted, photo, ds);
+        double mean = (Cv2.Mean(d).Val0 + Cv2.Mean(d).Val1 + Cv2.Mean(d).Val2) / 3, meanShifted = (Cv2.Mean(ds).Val0 + Cv2.Mean(ds).Val1 + Cv2.Mean(ds).Val2) / 3;
+        Assert.True(mean < 8 && mean < 0.5 * meanShifted, $"scaled copy differs by {mean:0.00} grey levels (a shifted copy {meanShifted:0.00})");
+
+        using var same = MediaFile.ScaleToFit(photo, Math.Max(photo.Width, photo.Height) + 10);
+        Assert.Equal(photo.Size(), same.Size());
+        using var dsame = new Mat(); Cv2.Absdiff(same, photo, dsame);
+        Assert.Equal(0, Cv2.CountNonZero(dsame.Reshape(1)));
+
+        using var odd = photo[new Rect(0, 0, photo.Width - 1 | 1, photo.Height - 1 | 1)].Clone();   // odd sides
+        using var even = MediaFile.ScaleToFit(odd, 10_000, evenSides: true);
+        Assert.Equal((odd.Width & ~1, odd.Height & ~1), (even.Width, even.Height));
+    }
 }

@@ -3,6 +3,7 @@
 // Guarantees: every failure is a VivifyException naming the file and the problem (missing, empty,
 // not an image or video, no decodable frame, too many pixels); images come back as 8-bit BGR, a
 // transparent image (PNG, WebP or TIFF with alpha: a cut-out portrait) laid over white.
+// ScaleToFit makes the smaller copy a large portrait is animated at (area interpolation).
 using OpenCvSharp;
 
 namespace Vivify.Media;
@@ -25,6 +26,22 @@ public static class MediaFile
         using var cap = OpenCapture(path);
         if (cap.FrameWidth <= 0 || cap.FrameHeight <= 0) throw new VivifyException(path, "not an image or a video that can be read (no picture found in it)");
         return MediaKind.Video;
+    }
+
+    /// <summary>
+    /// A new copy of <paramref name="image"/> scaled (area interpolation) so that its longer side is at most
+    /// <paramref name="maxSide"/>; never enlarged. With <paramref name="evenSides"/> each side is then rounded down to
+    /// an even number (at least 2), as H.264's yuv420p wants, even where the image already fits.
+    /// </summary>
+    public static Mat ScaleToFit(Mat image, int maxSide, bool evenSides = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSide, 1);
+        double s = Math.Min(1.0, maxSide / (double)Math.Max(image.Width, image.Height));
+        int w = (int)Math.Round(image.Width * s), h = (int)Math.Round(image.Height * s);
+        (w, h) = evenSides ? (Math.Max(2, w & ~1), Math.Max(2, h & ~1)) : (Math.Max(1, w), Math.Max(1, h));
+        var r = new Mat();
+        Cv2.Resize(image, r, new Size(w, h), 0, 0, InterpolationFlags.Area);
+        return r;
     }
 
     public static Mat LoadImage(string path, long maxPixels = DefaultMaxPixels)

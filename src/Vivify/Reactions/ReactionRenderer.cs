@@ -135,14 +135,7 @@ public static class ReactionRenderer
     }
 
     /// <summary>A copy scaled (area interpolation) so the longer side is at most maxSide, with even sides for H.264.</summary>
-    public static Mat ScaleDown(Mat portrait, int maxSide)
-    {
-        double s = Math.Min(1.0, maxSide / (double)Math.Max(portrait.Width, portrait.Height));
-        int w = Math.Max(2, (int)Math.Round(portrait.Width * s) & ~1), h = Math.Max(2, (int)Math.Round(portrait.Height * s) & ~1);
-        var r = new Mat();
-        Cv2.Resize(portrait, r, new Size(w, h), 0, 0, InterpolationFlags.Area);
-        return r;
-    }
+    public static Mat ScaleDown(Mat portrait, int maxSide) => MediaFile.ScaleToFit(portrait, maxSide, evenSides: true);
 
     private static ReactionClip RenderClip(Mat portrait, string portraitName, ReactionSegment seg, FaceDetector detector, string dir,
         ReactionRenderOptions o, bool loop, Action<string> step, CancellationToken cancel)
