@@ -365,14 +365,20 @@ public sealed class DriverTrack
     /// only where it stays near the chained position and its backward flow returns to the frame-0 point.</summary>
     private static void Anchor(Mat first, Mat next, Point2f[] origin, Point2f[] chained, bool[] ok, bool[] mask, Options opt)
     {
-        var refined = FlowForwardBackward(first, next, origin, chained, new Size(21, 21), 1,
+        // only the points that can be anchored and were followed this frame are refined (Lucas-Kanade treats each
+        // point on its own, so leaving the others out changes nothing but the time: tracking cap12_edit 0-10 s, 10.7 ->
+        // 9.9 ms a frame, medians of six runs, the same points and landmarks to the bit)
+        var which = Enumerable.Range(0, origin.Length).Where(k => mask[k] && ok[k]).ToArray();
+        if (which.Length == 0) return;
+        var refined = FlowForwardBackward(first, next, [.. which.Select(k => origin[k])], [.. which.Select(k => chained[k])], new Size(21, 21), 1,
             new TermCriteria(CriteriaTypes.Count | CriteriaTypes.Eps, 20, 0.03), opt.ForwardBackwardMaxPx, out var found);
-        for (int k = 0; k < origin.Length; k++)
+        for (int j = 0; j < which.Length; j++)
         {
-            if (!mask[k] || !ok[k] || !found[k]) continue;
-            double dx = refined[k].X - chained[k].X, dy = refined[k].Y - chained[k].Y;
+            int k = which[j];
+            if (!found[j]) continue;
+            double dx = refined[j].X - chained[k].X, dy = refined[j].Y - chained[k].Y;
             if (dx * dx + dy * dy > opt.AnchorMaxPx * opt.AnchorMaxPx) continue;
-            chained[k] = refined[k];
+            chained[k] = refined[j];
         }
     }
 
