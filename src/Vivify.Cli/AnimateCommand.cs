@@ -118,7 +118,6 @@ internal static class AnimateCommand
         return 0;
     }
 
-    /// <summary><paramref name="image"/> scaled by area averaging so that its longer side is <paramref name="side"/> pixels.</summary>
     internal static int EstimateFrames(string path, AnimationOptions opt)
     {
         using var r = new VideoReader(path);
