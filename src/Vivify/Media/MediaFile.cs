@@ -1,8 +1,9 @@
 // MediaFile: opens the user's images and videos with clear errors.
 // Requires: OpenCV (OpenCvSharp) with its FFmpeg video backend.
 // Guarantees: every failure is a VivifyException naming the file and the problem (missing, empty,
-// not an image or video, no decodable frame, too many pixels); images come back as 8-bit BGR, a
-// transparent image (PNG, WebP or TIFF with alpha: a cut-out portrait) laid over white.
+// not an image or video, no decodable frame, too many pixels); images come back as 8-bit BGR, turned
+// upright by their EXIF orientation (a phone's sideways shot), a transparent image (PNG, WebP or
+// TIFF with alpha: a cut-out portrait) laid over white.
 // ScaleToFit makes the smaller copy a large portrait is animated at (area interpolation).
 using OpenCvSharp;
 
