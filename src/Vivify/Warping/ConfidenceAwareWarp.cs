@@ -33,8 +33,13 @@
 // the smoothed field is computed on a grid FieldScale times coarser and upsampled bilinearly;
 // the exact field is rasterised only in per-row spans where a coarse sample within 2 cells has
 // w < 1 (elsewhere w = 1 is taken, which holds unless the frame squeezes the face band into
-// less than about 2 cells); row bands run in parallel and all buffers are reused. The tests
-// bound the difference between the two. Not thread-safe: one frame at a time per instance.
+// less than about 2 cells); there, samples written by triangles of facial points keep their
+// exact source without a distance lookup (it lies in the face hull), the rest are blended eight
+// at a time where the CPU has AVX2 (bit-identical to the scalar loop, which the tests check); row
+// bands run in parallel and all buffers are reused. The tests bound the difference between the
+// optimised and the reference path. Not thread-safe: one frame at a time per instance.
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using OpenCvSharp;
 using Vivify.Geometry;
 
@@ -71,6 +76,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
     private readonly float[] _coarseWeight, _coarseDist, _hx, _hy;
     private readonly int[] _coarseLo, _coarseHi, _spanLo, _spanHi;
     private readonly IntPtr _mapXData, _mapYData;
+    private readonly byte[] _inFace;   // per pixel, last frame: 1 where a triangle of facial points wrote the exact source
     private long _filled;
 
     public int Width { get; }
@@ -93,6 +99,10 @@ public sealed class ConfidenceAwareWarp : IDisposable
     public Mat MapX { get; }
     public Mat MapY { get; }
     public WarpFrameStats LastStats { get; private set; }
+
+    /// <summary>Whether BuildMap finishes the exact spans eight samples at a time (AVX2, where the CPU has it); tests
+    /// turn it off to compare with the scalar loop.</summary>
+    internal bool VectorisedFinish { get; set; } = Avx2.IsSupported;
 
     /// <summary>The points the last BuildMap warped by: the current points after the stray limit and untangling.</summary>
     internal IReadOnlyList<PointD> PointsUsed { get; private set; } = [];
@@ -125,7 +135,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
             if (!isFacial[i] && _face.SignedDistanceAt(_ref[i].X, _ref[i].Y) < 0.5) { skip[i] = true; IgnoredPoints++; }
         _tris = Triangulation.Delaunay(_ref, edges.ToArray(), out int missing, skip);
         MissingConstraintEdges = missing;
-        _raster = new TriangleRaster(_tris, _ref);
+        _raster = new TriangleRaster(_tris, _ref, isFacial);
         var pinned = new bool[_ref.Length];
         var border = new bool[_ref.Length];
         for (int i = 0; i < _ref.Length; i++)
@@ -169,6 +179,7 @@ public sealed class ConfidenceAwareWarp : IDisposable
         _rowJ0 = new int[height]; _rowFy = new float[height];
         for (int y = 0; y < height; y++) Locate(y / _coarse.Sy, _coarse.Height, out _rowJ0[y], out _rowFy[y]);
 
+        _inFace = new byte[width * height];
         MapX = new Mat(height, width, MatType.CV_32FC1);
         MapY = new Mat(height, width, MatType.CV_32FC1);
         _mapXData = MapX.Data; _mapYData = MapY.Data;
@@ -231,8 +242,11 @@ public sealed class ConfidenceAwareWarp : IDisposable
             float* mx = (float*)_mapXData, my = (float*)_mapYData;
             for (int y = y0; y < y1; y++)
                 if (_spanHi[y] >= _spanLo[y])
+                {
                     new Span<float>(mx + (long)y * Width + _spanLo[y], _spanHi[y] - _spanLo[y] + 1).Fill(float.NaN);
-            _raster.RasterizeRows(_full, y0, y1, mx, my, _spanLo, _spanHi);
+                    _inFace.AsSpan(y * Width + _spanLo[y], _spanHi[y] - _spanLo[y] + 1).Clear();
+                }
+            fixed (byte* inFace = _inFace) _raster.RasterizeRows(_full, y0, y1, mx, my, _spanLo, _spanHi, inFace);
             long filled = 0;
             for (int y = y0; y < y1; y++)
             {
@@ -349,7 +363,9 @@ public sealed class ConfidenceAwareWarp : IDisposable
     /// <summary>
     /// Finishes one full-resolution row: the smoothed field is the vertical interpolation of two
     /// x-upsampled coarse rows. Outside the exact span it is the map; inside, it is blended with
-    /// the exact source by the weight at that source.
+    /// the exact source by the weight at that source. A sample a triangle of facial points wrote
+    /// keeps its exact source without looking its distance up: that source lies in the face hull,
+    /// where the weight is 0 (the lookup is most of this pass's cost, and most of the span is face).
     /// </summary>
     private unsafe void FinishRow(int y, float* rx, float* ry)
     {
@@ -357,13 +373,18 @@ public sealed class ConfidenceAwareWarp : IDisposable
         if (hi < lo) { lo = W; hi = W - 1; }
         float fy = _rowFy[y], yf = y;
         fixed (float* hx = _hx, hy = _hy, dist = _face.SignedDistance)
+        fixed (byte* inFaceAll = _inFace)
         {
+            byte* inFace = inFaceAll + (long)y * W;
             float* ax = hx + (long)_rowJ0[y] * W, bx = ax + W, ay = hy + (long)_rowJ0[y] * W, by = ay + W;
             Lerp(rx, ax, bx, fy, 0f, 0, lo); Lerp(rx, ax, bx, fy, 0f, hi + 1, W);
             Lerp(ry, ay, by, fy, yf, 0, lo); Lerp(ry, ay, by, fy, yf, hi + 1, W);
             float full = _fullWeightDistance, maxX = W - 1, maxY = H - 1;
-            for (int x = lo; x <= hi; x++)
+            int x = lo;
+            if (VectorisedFinish) x = FinishSpanAvx2(lo, hi, rx, ry, ax, bx, ay, by, fy, yf, dist, inFace);
+            for (; x <= hi; x++)
             {
+                if (inFace[x] != 0) continue;
                 float px = rx[x], py = ry[x];
                 // bilinear signed distance at the source (in the portrait)
                 float cx = Math.Clamp(px, 0f, maxX), cy = Math.Clamp(py, 0f, maxY);
@@ -381,6 +402,52 @@ public sealed class ConfidenceAwareWarp : IDisposable
                 ry[x] = py + wgt * (sy - py);
             }
         }
+    }
+
+    /// <summary>
+    /// FinishRow's span loop eight samples at a time (AVX2: the distance's four corners gathered), the same
+    /// operations in the same order as the scalar loop, so the same result to the bit (the tests compare the two);
+    /// returns where the scalar loop takes over.
+    /// </summary>
+    private unsafe int FinishSpanAvx2(int lo, int hi, float* rx, float* ry, float* ax, float* bx, float* ay, float* by,
+        float fy, float yf, float* dist, byte* inFace)
+    {
+        int W = Width, x = lo;
+        var zero = Vector256<float>.Zero; var one = Vector256.Create(1f);
+        var maxX = Vector256.Create((float)(W - 1)); var maxY = Vector256.Create((float)(Height - 1));
+        var maxX0 = Vector256.Create(W - 2); var maxY0 = Vector256.Create(Height - 2); var vw = Vector256.Create(W);
+        var vfy = Vector256.Create(fy); var vyf = Vector256.Create(yf); var full = Vector256.Create(_fullWeightDistance);
+        var invRamp = Vector256.Create(_invRamp); var maxR = Vector256.Create(_maxRadiusF); var invMinR = Vector256.Create(_invMinRadius);
+        var three = Vector256.Create(3f); var two = Vector256.Create(2f);
+        for (; x + 8 <= hi + 1; x += 8)
+        {
+            if (*(ulong*)(inFace + x) == 0x0101010101010101UL) continue;   // all eight in the face: exact
+            var px = Avx.LoadVector256(rx + x); var py = Avx.LoadVector256(ry + x);
+            var cx = Avx.Min(Avx.Max(px, zero), maxX); var cy = Avx.Min(Avx.Max(py, zero), maxY);
+            var x0 = Avx2.Min(Avx.ConvertToVector256Int32WithTruncation(cx), maxX0);
+            var y0 = Avx2.Min(Avx.ConvertToVector256Int32WithTruncation(cy), maxY0);
+            var fx = Avx.Subtract(cx, Avx.ConvertToVector256Single(x0)); var fyy = Avx.Subtract(cy, Avx.ConvertToVector256Single(y0));
+            var idx = Avx2.Add(Avx2.MultiplyLow(y0, vw), x0);
+            var d00 = Avx2.GatherVector256(dist, idx, 4); var d01 = Avx2.GatherVector256(dist + 1, idx, 4);
+            var d10 = Avx2.GatherVector256(dist + W, idx, 4); var d11 = Avx2.GatherVector256(dist + W + 1, idx, 4);
+            var top = Avx.Add(d00, Avx.Multiply(fx, Avx.Subtract(d01, d00)));
+            var bot = Avx.Add(d10, Avx.Multiply(fx, Avx.Subtract(d11, d10)));
+            var d = Avx.Add(top, Avx.Multiply(fyy, Avx.Subtract(bot, top)));
+            // w = d <= 0 (or a facial triangle's sample) ? 0 : d >= full ? 1 : smoothstep(Rmax smoothstep(d / ramp) / Rmin)
+            var u = Avx.Min(Avx.Max(Avx.Multiply(d, invRamp), zero), one);
+            var r = Avx.Multiply(maxR, Avx.Multiply(Avx.Multiply(u, u), Avx.Subtract(three, Avx.Multiply(two, u))));
+            var v = Avx.Min(Avx.Max(Avx.Multiply(r, invMinR), zero), one);
+            var w = Avx.Multiply(Avx.Multiply(v, v), Avx.Subtract(three, Avx.Multiply(two, v)));
+            w = Avx.BlendVariable(w, one, Avx.CompareGreaterThanOrEqual(d, full));
+            var faceMask = Avx2.CompareGreaterThan(Avx2.ConvertToVector256Int32(inFace + x), Vector256<int>.Zero).AsSingle();
+            var exact = Avx.Or(Avx.CompareLessThanOrEqual(d, zero), faceMask);
+            var pax = Avx.LoadVector256(ax + x); var pay = Avx.LoadVector256(ay + x);
+            var sx = Avx.Add(pax, Avx.Multiply(vfy, Avx.Subtract(Avx.LoadVector256(bx + x), pax)));
+            var sy = Avx.Add(Avx.Add(vyf, pay), Avx.Multiply(vfy, Avx.Subtract(Avx.LoadVector256(by + x), pay)));
+            Avx.Store(rx + x, Avx.BlendVariable(Avx.Add(px, Avx.Multiply(w, Avx.Subtract(sx, px))), px, exact));
+            Avx.Store(ry + x, Avx.BlendVariable(Avx.Add(py, Avx.Multiply(w, Avx.Subtract(sy, py))), py, exact));
+        }
+        return x;
     }
 
     /// <summary>dst[x] = add + a[x] + t (b[x] - a[x]) for x in [from, to), vectorised.</summary>

@@ -43,14 +43,21 @@ internal sealed class TriangleRaster
     private readonly double[] _xRange;   // 2 per triangle
     private readonly PointD[] _cur;
     private readonly int[] _kept, _flipped;
+    private readonly bool[] _facial;     // per triangle: all three vertices facial (its sources lie in the face hull)
 
     public int KeptCount { get; private set; }
     public int FlippedCount { get; private set; }
     public int DegenerateCount => _tris.Length - KeptCount - FlippedCount;
 
-    public TriangleRaster(Triangle[] triangles, PointD[] reference)
+    /// <param name="isFacial">Per reference point, whether it is facial (optional): RasterizeRows can then mark the
+    /// samples written by a triangle of three facial points, whose sources lie in the face hull.</param>
+    public TriangleRaster(Triangle[] triangles, PointD[] reference, ReadOnlySpan<bool> isFacial = default)
     {
         _tris = triangles; _ref = reference;
+        _facial = new bool[triangles.Length];
+        if (!isFacial.IsEmpty)
+            for (int t = 0; t < triangles.Length; t++)
+                _facial[t] = isFacial[triangles[t].A] && isFacial[triangles[t].B] && isFacial[triangles[t].C];
         _edge = new double[12 * triangles.Length];
         _affine = new double[6 * triangles.Length];
         _yRange = new double[2 * triangles.Length];
@@ -128,10 +135,12 @@ internal sealed class TriangleRaster
     /// <summary>
     /// Rasterises grid rows [j0, j1) into the row-major source buffers (row stride grid.Width),
     /// which the caller has filled with NaN there. With spans, row j is only written in
-    /// [spanLo[j], spanHi[j]] (empty when spanHi &lt; spanLo).
+    /// [spanLo[j], spanHi[j]] (empty when spanHi &lt; spanLo). With <paramref name="inFace"/> (same
+    /// layout, zeroed by the caller where NaN was filled), each written sample gets 1 where the
+    /// triangle that wrote it has three facial vertices (its source then lies in the face hull), else 0.
     /// </summary>
     public unsafe void RasterizeRows(SampleGrid g, int j0, int j1, float* srcX, float* srcY,
-        int[]? spanLo = null, int[]? spanHi = null)
+        int[]? spanLo = null, int[]? spanHi = null, byte* inFace = null)
     {
         double yLo = j0 * g.Sy - EdgeTolerance, yHi = (j1 - 1) * g.Sy + EdgeTolerance;
         for (int pass = 0; pass < 2; pass++)
@@ -157,11 +166,20 @@ internal sealed class TriangleRaster
                     if (ia > ib) continue;
                     double cx = m01 * y + tx, cy = m11 * y + ty, dx = m00 * g.Sx, dy = m10 * g.Sx;
                     float* rx = srcX + (long)j * g.Width, ry = srcY + (long)j * g.Width;
+                    byte* mk = inFace is null ? null : inFace + (long)j * g.Width;
+                    byte facial = _facial[t] ? (byte)1 : (byte)0;
                     if (pass == 0)
+                    {
                         for (int i = ia; i <= ib; i++) { rx[i] = (float)(cx + dx * i); ry[i] = (float)(cy + dy * i); }
+                        if (mk is not null) new Span<byte>(mk + ia, ib - ia + 1).Fill(facial);
+                    }
                     else
                         for (int i = ia; i <= ib; i++)
-                            if (float.IsNaN(rx[i])) { rx[i] = (float)(cx + dx * i); ry[i] = (float)(cy + dy * i); }
+                            if (float.IsNaN(rx[i]))
+                            {
+                                rx[i] = (float)(cx + dx * i); ry[i] = (float)(cy + dy * i);
+                                if (mk is not null) mk[i] = facial;
+                            }
                 }
             }
         }
