@@ -14,7 +14,7 @@ internal static class AnimateCommand
     public static Command Create()
     {
         var portrait = new Option<string>("--portrait", "-p") { Description = "The portrait to animate (an image).", Required = true };
-        var driver = new Option<string>("--driver", "-d") { Description = "The driving video (another person's face).", Required = true };
+        var driver = new Option<string>("--driver", "-d") { Description = "The driving video (another person's face): an MP4, MOV, WebM or other video ffmpeg reads, or an animated GIF.", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "OUT.mp4, OUT.gif, OUT.webp, or a folder (ending in /) for PNG frames.", Required = true };
         var noAudio = new Option<bool>("--no-audio") { Description = "Leave the driver's sound out of an MP4 (by default the part animated keeps it)." };
         var maxSide = new Option<int?>("--max-side") { Description = $"Scale the portrait down (area averaging) so that its longer side is at most this many pixels (at least {MinMaxSide}) before animating: a smaller output, made faster (default: the portrait's full resolution)." };
@@ -72,7 +72,7 @@ internal static class AnimateCommand
         if (maxSide < MinMaxSide) throw new VivifyException(null, $"--max-side must be at least {MinMaxSide}");
         if (opt.Duration is <= 0) throw new VivifyException(null, "--duration must be more than 0");
         var sink = FrameSink.Check(outPath);
-        if (MediaFile.Probe(portraitPath) != MediaKind.Image) throw new VivifyException(portraitPath, "the portrait must be an image, not a video");
+        if (MediaFile.Probe(portraitPath) != MediaKind.Image) throw MediaFile.NotAStill(portraitPath!);
         if (MediaFile.Probe(driverPath) != MediaKind.Video) throw new VivifyException(driverPath, "the driver must be a video, not a still image");
         using var loaded = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
         using var scaled = maxSide is { } side && Math.Max(loaded.Width, loaded.Height) > side ? MediaFile.ScaleToFit(loaded, side) : null;

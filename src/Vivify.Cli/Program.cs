@@ -20,6 +20,9 @@ root.Subcommands.Add(ServeCommand.Create());
 
 try
 {
+    // OpenCV's own warnings ("[ WARN:0@0.009] global cap.cpp:215 ...", printed when a file cannot be opened) are not
+    // the user's business: every failure reaches them as one line naming the file. Its errors still print.
+    OpenCvSharp.Cv2.SetLogLevel(OpenCvSharp.LogLevel.ERROR);
     return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (VivifyException e)

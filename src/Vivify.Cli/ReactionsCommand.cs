@@ -79,7 +79,7 @@ internal static class ReactionsCommand
         OpenCvSharp.Mat? portrait = null;
         if (!findOnly)
         {
-            if (MediaFile.Probe(portraitPath!) != MediaKind.Image) throw new VivifyException(portraitPath, "the portrait must be an image, not a video");
+            if (MediaFile.Probe(portraitPath!) != MediaKind.Image) throw MediaFile.NotAStill(portraitPath!);
             portrait = MediaFile.LoadImage(portraitPath!, maxPixels);
         }
         using var _ = portrait;

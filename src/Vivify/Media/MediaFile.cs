@@ -5,6 +5,8 @@
 // upright by their EXIF orientation (a phone's sideways shot), a transparent image (PNG, WebP or
 // TIFF with alpha: a cut-out portrait) laid over white.
 // ScaleToFit makes the smaller copy a large portrait is animated at (area interpolation).
+// Probe calls an animated GIF (two frames or more) a video and a still GIF an image; an MP4 container with no
+// video track (an .m4a) that OpenCV cannot open is named as sound only rather than as damaged.
 using OpenCvSharp;
 
 namespace Vivify.Media;
@@ -23,7 +25,8 @@ public static class MediaFile
     public static MediaKind Probe(string path)
     {
         CheckReadable(path);
-        if (Cv2.HaveImageReader(path)) return MediaKind.Image;
+        // OpenCV reads a GIF as a still (its first frame); one of several frames is a short video (a reaction GIF)
+        if (Cv2.HaveImageReader(path) && GifFrames(path) < 2) return MediaKind.Image;
         using var cap = OpenCapture(path);
         if (cap.FrameWidth <= 0 || cap.FrameHeight <= 0) throw new VivifyException(path, "not an image or a video that can be read (no picture found in it)");
         return MediaKind.Video;
@@ -161,9 +164,10 @@ public static class MediaFile
         if (!cap.IsOpened())
         {
             cap.Dispose();
-            throw new VivifyException(path, ContainerName(Head(path)) is { } kind
-                ? $"{kind} that cannot be read: truncated or damaged (an unfinished download or recording?)"
-                : "not an image or a video that can be read");
+            var head = Head(path);
+            throw new VivifyException(path, ContainerName(head) is not { } kind ? "not an image or a video that can be read"
+                : kind == Mp4 && Mp4HasVideoTrack(path) == false ? "an MP4/M4A file without a video track (sound only?)"
+                : $"{kind} that cannot be read: truncated or damaged (an unfinished download or recording?)");
         }
         return cap;
     }
@@ -171,9 +175,109 @@ public static class MediaFile
     /// <summary>What a file's first bytes say it is, for a clearer error where it cannot be opened: an MP4/MOV
     /// ('ftyp' box) or a WebM/Matroska (EBML header); null for anything else.</summary>
     internal static string? ContainerName(ReadOnlySpan<byte> head) =>
-        head.Length >= 8 && head[4..8].SequenceEqual("ftyp"u8) ? "an MP4/MOV file"
+        head.Length >= 8 && head[4..8].SequenceEqual("ftyp"u8) ? Mp4
         : head.Length >= 4 && head[..4].SequenceEqual((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3]) ? "a WebM/Matroska file"
         : null;
+
+    private const string Mp4 = "an MP4/MOV file";
+
+    /// <summary>The error for a portrait that is a video, or an animated GIF (which is one here).</summary>
+    public static VivifyException NotAStill(string path) => new(path, GifFrames(path) >= 2
+        ? "the portrait must be a still image, not an animated GIF (save one of its frames as PNG or JPEG)"
+        : "the portrait must be an image, not a video");
+
+    /// <summary>Frames in a GIF file, counted up to <paramref name="stopAt"/>, by walking its blocks (nothing is decoded);
+    /// 0 for a file that is not a GIF; a frame cut off by the end of the file is not counted.</summary>
+    internal static int GifFrames(string path, int stopAt = 2)
+    {
+        using var s = new BufferedStream(File.OpenRead(path), 1 << 16);
+        Span<byte> b = stackalloc byte[13];
+        if (s.ReadAtLeast(b, 13, throwOnEndOfStream: false) < 13 || !b[..4].SequenceEqual("GIF8"u8)) return 0;
+        if ((b[10] & 0x80) != 0) s.Seek(3 << ((b[10] & 7) + 1), SeekOrigin.Current);   // the global colour table
+        int frames = 0;
+        while (frames < stopAt)
+        {
+            int kind = s.ReadByte();
+            if (kind == 0x21) { if (s.ReadByte() < 0 || !SkipSubBlocks(s)) break; }       // an extension: label, data
+            else if (kind == 0x2C)                                                          // an image: descriptor, table, data
+            {
+                if (s.ReadAtLeast(b[..9], 9, throwOnEndOfStream: false) < 9) break;
+                if ((b[8] & 0x80) != 0) s.Seek(3 << ((b[8] & 7) + 1), SeekOrigin.Current);
+                if (s.ReadByte() < 0 || !SkipSubBlocks(s)) break;                            // LZW code size, data
+                frames++;
+            }
+            else break;                                                                     // the trailer (0x3B), or junk
+        }
+        return frames;
+    }
+
+    /// <summary>Skips GIF data sub-blocks up to their zero-length terminator; false at the end of the file.</summary>
+    private static bool SkipSubBlocks(Stream s)
+    {
+        while (true)
+        {
+            int n = s.ReadByte();
+            if (n < 0) return false;
+            if (n == 0) return true;
+            if (s.Position + n > s.Length) return false;
+            s.Seek(n, SeekOrigin.Current);
+        }
+    }
+
+    /// <summary>Whether an MP4/MOV file has a video track (a 'trak' whose handler is 'vide'): null where its index
+    /// (the 'moov' box) cannot be found or read, false for a sound-only file (an .m4a, a voice memo).</summary>
+    internal static bool? Mp4HasVideoTrack(string path)
+    {
+        using var f = File.OpenRead(path);
+        long moov = -1, moovEnd = 0;
+        foreach (var (type, start, end) in Mp4Boxes(f, 0, f.Length))
+            if (type == "moov") { moov = start; moovEnd = end; break; }
+        if (moov < 0) return null;
+        bool any = false;
+        foreach (var (type, start, end) in Mp4Boxes(f, moov, moovEnd))
+        {
+            if (type != "trak") continue;
+            foreach (var (mt, ms, me) in Mp4Boxes(f, start, end))
+            {
+                if (mt != "mdia") continue;
+                foreach (var (ht, hs, he) in Mp4Boxes(f, ms, me))
+                {
+                    if (ht != "hdlr" || he - hs < 12) continue;
+                    var h = new byte[12];
+                    f.Position = hs;
+                    if (f.ReadAtLeast(h, 12, throwOnEndOfStream: false) < 12) return null;
+                    any = true;
+                    if (h.AsSpan(8, 4).SequenceEqual("vide"u8)) return true;   // version and flags, pre_defined, handler
+                }
+            }
+        }
+        return any ? false : null;
+    }
+
+    /// <summary>The boxes between two offsets: type, where the payload starts, where the box ends (clipped to the range).</summary>
+    private static IEnumerable<(string Type, long Start, long End)> Mp4Boxes(Stream f, long from, long to)
+    {
+        var h = new byte[16];
+        for (long at = from; at + 8 <= to;)
+        {
+            f.Position = at;
+            if (f.ReadAtLeast(h.AsMemory(0, 8).Span, 8, throwOnEndOfStream: false) < 8) yield break;
+            long size = (long)h[0] << 24 | (long)h[1] << 16 | (long)h[2] << 8 | h[3];
+            string type = System.Text.Encoding.ASCII.GetString(h, 4, 4);
+            long header = 8;
+            if (size == 1)
+            {
+                if (f.ReadAtLeast(h.AsMemory(8, 8).Span, 8, throwOnEndOfStream: false) < 8) yield break;
+                size = 0; for (int k = 8; k < 16; k++) size = size << 8 | h[k];
+                header = 16;
+            }
+            else if (size == 0) size = to - at;                    // to the end
+            if (size < header) yield break;                        // damaged
+            long end = Math.Min(to, at + size);
+            yield return (type, at + header, end);
+            at += size;
+        }
+    }
 
     private static void CheckReadable(string path)
     {
