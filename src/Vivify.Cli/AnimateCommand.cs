@@ -18,12 +18,14 @@ internal static class AnimateCommand
         var output = new Option<string>("--output", "-o") { Description = "OUT.mp4, OUT.gif, OUT.webp, or a folder (ending in /) for PNG frames.", Required = true };
         var noAudio = new Option<bool>("--no-audio") { Description = "Leave the driver's sound out of an MP4 (by default the part animated keeps it)." };
         var maxSide = new Option<int?>("--max-side") { Description = $"Scale the portrait down (area averaging) so that its longer side is at most this many pixels (at least {MinMaxSide}) before animating: a smaller output, made faster (default: the portrait's full resolution)." };
+        var driverFace = new Option<int>("--driver-face") { Description = "Which face of a driver showing several people follows (0 = the largest where a face is first found).", DefaultValueFactory = _ => 0 };
         var o = new CommonOptions();
         var cmd = new Command("animate", "Animate a portrait with the expressions and head motion of a driving video.") { portrait, driver, output };
         o.AddTo(cmd);
         cmd.Options.Add(noAudio);
         cmd.Options.Add(maxSide);
-        cmd.SetAction(r => Run(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(output)!, o.Read(r), r.GetValue(o.Quiet), !r.GetValue(noAudio), r.GetValue(maxSide)));
+        cmd.Options.Add(driverFace);
+        cmd.SetAction(r => Run(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(output)!, o.Read(r), r.GetValue(o.Quiet), !r.GetValue(noAudio), r.GetValue(maxSide), r.GetValue(driverFace)));
         return cmd;
     }
 
@@ -66,8 +68,9 @@ internal static class AnimateCommand
     /// <summary>The smallest --max-side taken.</summary>
     internal const int MinMaxSide = 64;
 
-    private static int Run(string portraitPath, string driverPath, string outPath, AnimationOptions opt, bool quiet, bool keepAudio, int? maxSide)
+    private static int Run(string portraitPath, string driverPath, string outPath, AnimationOptions opt, bool quiet, bool keepAudio, int? maxSide, int driverFace)
     {
+        if (driverFace < 0) throw new VivifyException(null, "--driver-face must be 0 or more");
         if (opt.Start < 0) throw new VivifyException(null, "--start must be 0 or more");
         if (maxSide < MinMaxSide) throw new VivifyException(null, $"--max-side must be at least {MinMaxSide}");
         if (opt.Duration is <= 0) throw new VivifyException(null, "--duration must be more than 0");
@@ -84,12 +87,16 @@ internal static class AnimateCommand
         int expected = EstimateFrames(driverPath, opt);
         // the portrait is analysed before the driver is tracked: a portrait without a usable face is refused at once
         using var animator = progress.Run("tracking driver", expected, report =>
-            PortraitAnimator.Open(portrait, portraitPath, driverPath, detector, opt, DriverTrack.Options.For(opt), report));
+            PortraitAnimator.Open(portrait, portraitPath, driverPath, detector, opt, DriverTrack.Options.For(opt) with { FaceIndex = driverFace }, report));
         var driver = animator.Driver;
+        if (driverFace >= driver.FacesAtStart)
+            throw new VivifyException(driverPath, $"--driver-face {driverFace} asked for, but the driver shows {driver.FacesAtStart} face(s) where a face is first found (0 is the largest)");
         if (!quiet)
         {
             if (animator.PortraitFaceCount > 1 && opt.FaceIndex == 0)
                 Console.Error.WriteLine($"vivify: {portraitPath}: {animator.PortraitFaceCount} faces found; animating the largest (choose another with --face N)");
+            if (driver.FacesAtStart > 1 && driverFace == 0)
+                Console.Error.WriteLine($"vivify: {driverPath}: {driver.FacesAtStart} faces where a face is first found; following the largest (choose another with --driver-face N)");
             if (driver.BridgedFrames > 0)
                 Console.Error.WriteLine($"vivify: {driverPath}: the face was lost on {driver.BridgedFrames} of {driver.FrameCount} frames; they were bridged from their neighbours");
         }

@@ -204,6 +204,7 @@ public class AnimateCommandTests(ITestOutputHelper output)
         { "bad-details-strength", "--details-strength must be between 0 and 4" },
         { "driver-sound-only", "an MP4/M4A file without a video track (sound only?)" },
         { "portrait-animated-gif", "the portrait must be a still image, not an animated GIF" },
+        { "driver-face-beyond", "--driver-face 1 asked for, but the driver shows 1 face(s)" },
     };
 
     [Theory]
@@ -250,6 +251,7 @@ public class AnimateCommandTests(ITestOutputHelper output)
                 driver = Path.Combine(dir, "memo.m4a");
                 CliRunner.Ffmpeg($"-f lavfi -i sine=frequency=440:duration=1 -c:a aac \"{driver}\"");
                 break;
+            case "driver-face-beyond": extra.AddRange(["--driver-face", "1"]); break;
             case "portrait-animated-gif":
                 portrait = Path.Combine(dir, "reaction.gif");
                 CliRunner.Ffmpeg($"-i \"{driver}\" -t 0.4 -vf scale=160:-1 \"{portrait}\"");

