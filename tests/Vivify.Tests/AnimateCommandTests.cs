@@ -204,6 +204,7 @@ public class AnimateCommandTests(ITestOutputHelper output)
         { "bad-details-strength", "--details-strength must be between 0 and 4" },
         { "driver-sound-only", "an MP4/M4A file without a video track (sound only?)" },
         { "portrait-animated-gif", "the portrait must be a still image, not an animated GIF" },
+        { "driver-animated-webp", "an animated WebP, which cannot be read as a video here (convert it to MP4 or GIF)" },
         { "driver-face-beyond", "--driver-face 1 asked for, but the driver shows 1 face(s)" },
     };
 
@@ -250,6 +251,11 @@ public class AnimateCommandTests(ITestOutputHelper output)
                 // a voice memo: an MP4 container (.m4a) with a sound track and no picture
                 driver = Path.Combine(dir, "memo.m4a");
                 CliRunner.Ffmpeg($"-f lavfi -i sine=frequency=440:duration=1 -c:a aac \"{driver}\"");
+                break;
+            case "driver-animated-webp":
+                var webp = Path.Combine(dir, "reaction.webp");
+                CliRunner.Ffmpeg($"-i \"{driver}\" -t 0.4 -vf scale=160:-1 -loop 0 \"{webp}\"");
+                driver = webp;
                 break;
             case "driver-face-beyond": extra.AddRange(["--driver-face", "1"]); break;
             case "portrait-animated-gif":

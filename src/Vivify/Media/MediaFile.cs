@@ -181,6 +181,16 @@ public static class MediaFile
 
     private const string Mp4 = "an MP4/MOV file";
 
+    /// <summary>Why a file that Probe calls an image cannot be taken as the video it may look like: an animated WebP
+    /// (its canvas header's animation flag), which neither OpenCV's video reader nor ffmpeg decodes; null otherwise.</summary>
+    public static string? AnimatedStill(string path)
+    {
+        var h = Head(path);
+        return h.Length >= 21 && h.AsSpan(0, 4).SequenceEqual("RIFF"u8) && h.AsSpan(8, 8).SequenceEqual("WEBPVP8X"u8) && (h[20] & 0x02) != 0
+            ? "an animated WebP, which cannot be read as a video here (convert it to MP4 or GIF)"
+            : null;
+    }
+
     /// <summary>The error for a portrait that is a video, or an animated GIF (which is one here).</summary>
     public static VivifyException NotAStill(string path) => new(path, GifFrames(path) >= 2
         ? "the portrait must be a still image, not an animated GIF (save one of its frames as PNG or JPEG)"
