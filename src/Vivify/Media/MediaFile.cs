@@ -27,6 +27,8 @@ public static class MediaFile
         CheckReadable(path);
         // OpenCV reads a GIF as a still (its first frame); one of several frames is a short video (a reaction GIF)
         if (Cv2.HaveImageReader(path) && GifFrames(path) < 2) return MediaKind.Image;
+        // a phone's or a browser's modern still (AVIF, HEIC, JPEG XL): OpenCV reads none, its video reader opens AVIF
+        if (ForeignStill(Head(path)) is not null) return MediaKind.Image;
         using var cap = OpenCapture(path);
         if (cap.FrameWidth <= 0 || cap.FrameHeight <= 0) throw new VivifyException(path, "not an image or a video that can be read (no picture found in it)");
         return MediaKind.Video;
@@ -51,7 +53,13 @@ public static class MediaFile
     public static Mat LoadImage(string path, long maxPixels = DefaultMaxPixels)
     {
         CheckReadable(path);
-        if (!Cv2.HaveImageReader(path)) throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP or TIFF)");
+        if (!Cv2.HaveImageReader(path))
+        {
+            if (ForeignStill(Head(path)) is { } kind)
+                return kind == "HEIC" ? throw new VivifyException(path, "a HEIC photo (an iPhone's), which cannot be read here: export or save it as JPEG or PNG")
+                    : DecodeWithFfmpeg(path, kind, maxPixels);
+            throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP, TIFF or AVIF)");
+        }
         var head = Head(path);
         var (w, h) = ImageSize(path, head);
         if (w > 0 && (long)w * h > maxPixels)
@@ -180,6 +188,55 @@ public static class MediaFile
         : null;
 
     private const string Mp4 = "an MP4/MOV file";
+
+    /// <summary>A still-image format that OpenCV does not read, by the file's first bytes: "AVIF" or "HEIC" (an ISO
+    /// 'ftyp' box whose brands say so) or "JPEG XL" (its codestream or container signature); null for anything else.</summary>
+    internal static string? ForeignStill(ReadOnlySpan<byte> h)
+    {
+        if (h.Length >= 2 && h[0] == 0xFF && h[1] == 0x0A) return "JPEG XL";
+        if (h.Length >= 12 && h[..12].SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0, 0x0C, (byte)'J', (byte)'X', (byte)'L', (byte)' ', 0x0D, 0x0A, 0x87, 0x0A])) return "JPEG XL";
+        if (h.Length < 16 || !h[4..8].SequenceEqual("ftyp"u8)) return null;
+        int size = (int)Math.Min(h.Length, (long)h[0] << 24 | (long)h[1] << 16 | (long)h[2] << 8 | h[3]);
+        bool avif = false, heic = false;
+        for (int at = 8; at + 4 <= size; at += at == 8 ? 8 : 4)      // the major brand, its version, the compatible brands
+        {
+            var brand = System.Text.Encoding.ASCII.GetString(h.Slice(at, 4));
+            avif |= brand is "avif" or "avis";
+            heic |= brand is "heic" or "heix" or "heim" or "heis";
+        }
+        return avif ? "AVIF" : heic ? "HEIC" : null;
+    }
+
+    /// <summary>The first picture of a still OpenCV cannot read, decoded by the ffmpeg program (which reads AVIF and
+    /// JPEG XL) as 8-bit RGBA PNG and laid over white where it is transparent.</summary>
+    private static Mat DecodeWithFfmpeg(string path, string kind, long maxPixels)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-v", "error", "-i", path, "-frames:v", "1", "-pix_fmt", "rgba", "-f", "image2pipe", "-c:v", "png", "-" }) psi.ArgumentList.Add(a);
+        byte[] png;
+        string err;
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var errTask = p.StandardError.ReadToEndAsync();
+            using var ms = new MemoryStream();
+            p.StandardOutput.BaseStream.CopyTo(ms);
+            p.WaitForExit();
+            err = errTask.GetAwaiter().GetResult().Trim();
+            png = p.ExitCode == 0 ? ms.ToArray() : [];
+        }
+        catch (System.ComponentModel.Win32Exception) { throw new VivifyException(path, $"{kind} images are read with ffmpeg, which is not installed (run the set-up)"); }
+        using var raw = png.Length > 0 ? Cv2.ImDecode(png, ImreadModes.Unchanged) : new Mat();
+        if (raw.Empty())
+            throw new VivifyException(path, $"{kind} image could not be decoded" + (err.Length > 0 ? $" ({err.Split('\n')[^1]})" : ""));
+        if ((long)raw.Width * raw.Height > maxPixels)
+            throw new VivifyException(path, $"image is {raw.Width}x{raw.Height}, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
+        var bgr = new Mat();
+        if (raw.Channels() == 3) { raw.CopyTo(bgr); return bgr; }
+        Cv2.CvtColor(raw, bgr, raw.Channels() == 4 ? ColorConversionCodes.BGRA2BGR : ColorConversionCodes.GRAY2BGR);
+        if (raw.Channels() == 4) LayOverWhite(bgr, raw);
+        return bgr;
+    }
 
     /// <summary>Why a file that Probe calls an image cannot be taken as the video it may look like: an animated WebP
     /// (its canvas header's animation flag), which neither OpenCV's video reader nor ffmpeg decodes; null otherwise.</summary>
