@@ -89,8 +89,6 @@ internal static class AnimateCommand
         using var animator = progress.Run("tracking driver", expected, report =>
             PortraitAnimator.Open(portrait, portraitPath, driverPath, detector, opt, DriverTrack.Options.For(opt) with { FaceIndex = driverFace }, report));
         var driver = animator.Driver;
-        if (driverFace >= driver.FacesAtStart)
-            throw new VivifyException(driverPath, $"--driver-face {driverFace} asked for, but the driver shows {driver.FacesAtStart} face(s) where a face is first found (0 is the largest)");
         if (!quiet)
         {
             if (animator.PortraitFaceCount > 1 && opt.FaceIndex == 0)

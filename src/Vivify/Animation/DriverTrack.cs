@@ -9,7 +9,8 @@
 // Requires: a readable video with a face. Guarantees: holds points, never frames (memory grows
 // by a few kB per frame); Points[k][i] is defined for every frame i of the clip for the points
 // that survived the whole clip (the others are dropped); frames without a face are bridged and
-// counted; a clip with no face at all raises VivifyException naming the file. A video larger
+// counted; a clip with no face at all raises VivifyException naming the file, and so does a FaceIndex beyond the faces
+// found where a face is first found (at once). A video larger
 // than Options.MaxSide (a phone's 1080p or 4K clip) is analysed and read scaled down by a whole factor:
 // Width, Height, landmarks and points are in the scaled frames ReadFrames gives.
 using OpenCvSharp;
@@ -100,7 +101,8 @@ public sealed class DriverTrack
 
         public double Start { get; init; }
         public double? Duration { get; init; }
-        /// <summary>Which of the faces on the first frame with a face to follow (0 = the largest; beyond the last, the last).</summary>
+        /// <summary>Which of the faces on the first frame with a face to follow (0 = the largest); one beyond the last
+        /// raises VivifyException as soon as that frame is read.</summary>
         public int FaceIndex { get; init; }
         /// <summary>A video whose longer side is larger than this (pixels) is analysed and read scaled down by the smallest
         /// whole factor that brings it within. A phone's
@@ -218,6 +220,9 @@ public sealed class DriverTrack
             {
                 using (f)
                 {
+                    // a face asked for beyond those found is refused at once, not after the whole clip
+                    if (opt.FaceIndex > 0 && tracker.FirstFaceCount > 0 && opt.FaceIndex >= tracker.FirstFaceCount)
+                        throw new VivifyException(path, $"--driver-face {opt.FaceIndex} asked for, but the driver shows {tracker.FirstFaceCount} face(s) where a face is first found (0 is the largest)");
                     status.Add(f.Status);
                     var gray = new FlowImage(f.Image, opt.SharedPyramids);
                     JoinPoints();
