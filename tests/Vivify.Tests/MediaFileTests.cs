@@ -160,6 +160,7 @@ public class MediaFileTests
         var avif = Path.Combine(dir, "audrey.avif");
         CliRunner.Ffmpeg($"-i \"{jpeg}\" -c:v libaom-av1 -crf 20 -still-picture 1 -pix_fmt yuv444p \"{avif}\"");
         Assert.Equal(MediaKind.Image, MediaFile.Probe(avif));
+        Assert.Equal(new ImageSniffer.Info("avif", ".avif", 540, 720), ImageSniffer.Sniff(File.ReadAllBytes(avif)));
         using var want = MediaFile.LoadImage(jpeg);
         using var got = MediaFile.LoadImage(avif);
         Assert.Equal(want.Size(), got.Size());

@@ -94,7 +94,7 @@ public sealed class WebApiTests : IAsyncLifetime
     {
         var (status, body) = await Upload("just some text, not a photo"u8.ToArray(), "portrait.jpg");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
-        Assert.Contains("not a JPEG, PNG or WebP", ErrorOf(body));
+        Assert.Contains("not a JPEG, PNG, WebP or AVIF", ErrorOf(body));
         // a real video under an image's name is not an image either
         (status, _) = await Upload(File.ReadAllBytes(TestData.Sample("cap13_edit2.mp4"))[..100_000], "portrait.png", "image/png");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
@@ -119,6 +119,27 @@ public sealed class WebApiTests : IAsyncLifetime
         (status, body) = await Upload(noise, "noise.jpg");
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Contains("too large", ErrorOf(body));
+        Assert.Empty(DataFiles());
+    }
+
+    /// <summary>
+    /// An AVIF upload (what a browser or an Android phone may save) is taken by content like the others: its size read
+    /// from its header ('ispe') refuses one over the pixel limit before anything decodes, and one within it is decoded
+    /// (by ffmpeg) and checked for a face: a plain wall is refused for having none, not for its format.
+    /// </summary>
+    [Fact]
+    public async Task An_avif_upload_is_judged_like_the_others()
+    {
+        var dir = CliRunner.TempDir();
+        string wall = Path.Combine(dir, "wall.avif"), big = Path.Combine(dir, "big.avif");
+        CliRunner.Ffmpeg($"-f lavfi -i color=c=0xb4bec8:s=400x300 -frames:v 1 -c:v libaom-av1 -cpu-used 8 -still-picture 1 \"{wall}\"");
+        CliRunner.Ffmpeg($"-f lavfi -i color=c=0xb4bec8:s=2600x2000 -frames:v 1 -c:v libaom-av1 -cpu-used 8 -still-picture 1 \"{big}\"");
+        var (status, body) = await Upload(File.ReadAllBytes(big), "big.avif", "image/avif");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Contains("2600x2000", ErrorOf(body));
+        (status, body) = await Upload(File.ReadAllBytes(wall), "wall.avif", "image/avif");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("no face found", ErrorOf(body));
         Assert.Empty(DataFiles());
     }
 

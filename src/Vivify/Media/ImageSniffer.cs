@@ -19,7 +19,40 @@ public static class ImageSniffer
             return Sized("png", ".png", BigEndian32(b[16..]), BigEndian32(b[20..]));
         if (b.Length >= 4 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return Jpeg(b);
         if (b.Length >= 30 && IsWebP(b)) return WebP(b);
+        if (b.Length >= 16 && b[4..8].SequenceEqual("ftyp"u8)) return Avif(b);
         return null;
+    }
+
+    /// <summary>An AVIF's size: the largest image spatial extent ('ispe', in meta/iprp/ipco) of a file whose 'ftyp'
+    /// brands say AVIF; null for other ISO files (a video, a HEIC) or where the boxes are not within the bytes given.</summary>
+    private static Info? Avif(ReadOnlySpan<byte> b)
+    {
+        long ftyp = BigEndian32(b);
+        if (ftyp < 16 || ftyp > b.Length) return null;
+        bool avif = false;
+        for (int at = 8; at + 4 <= ftyp; at += at == 8 ? 8 : 4) avif |= b.Slice(at, 4).SequenceEqual("avif"u8) || b.Slice(at, 4).SequenceEqual("avis"u8);
+        if (!avif) return null;
+        long w = 0, h = 0;
+        void Walk(ReadOnlySpan<byte> box, int depth)
+        {
+            for (int at = 0; at + 8 <= box.Length;)
+            {
+                long size = BigEndian32(box[at..]);
+                if (size < 8 || at + size > box.Length) return;
+                var type = box.Slice(at + 4, 4);
+                var body = box.Slice(at + 8, (int)size - 8);
+                if (type.SequenceEqual("meta"u8) && depth == 0 && body.Length >= 4) Walk(body[4..], 1);   // a full box
+                else if ((type.SequenceEqual("iprp"u8) && depth == 1) || (type.SequenceEqual("ipco"u8) && depth == 2)) Walk(body, depth + 1);
+                else if (type.SequenceEqual("ispe"u8) && depth == 3 && body.Length >= 12)
+                {
+                    long iw = BigEndian32(body[4..]), ih = BigEndian32(body[8..]);
+                    if (iw * ih > w * h) (w, h) = (iw, ih);
+                }
+                at += (int)size;
+            }
+        }
+        Walk(b[(int)ftyp..], 0);
+        return Sized("avif", ".avif", w, h);
     }
 
     /// <summary>PNG, WebP or TIFF by their first bytes: the formats that can carry an alpha channel.</summary>

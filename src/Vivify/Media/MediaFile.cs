@@ -211,6 +211,8 @@ public static class MediaFile
     /// JPEG XL) as 8-bit RGBA PNG and laid over white where it is transparent.</summary>
     private static Mat DecodeWithFfmpeg(string path, string kind, long maxPixels)
     {
+        if (ImageSniffer.Sniff(Head(path)) is { } info && info.Pixels > maxPixels)
+            throw new VivifyException(path, $"image is about {info.Width}x{info.Height} = {info.Pixels / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
         var psi = new System.Diagnostics.ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "-v", "error", "-i", path, "-frames:v", "1", "-pix_fmt", "rgba", "-f", "image2pipe", "-c:v", "png", "-" }) psi.ArgumentList.Add(a);
         byte[] png;
