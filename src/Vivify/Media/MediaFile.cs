@@ -1,5 +1,6 @@
 // MediaFile: opens the user's images and videos with clear errors.
-// Requires: OpenCV (OpenCvSharp) with its FFmpeg video backend.
+// Requires: OpenCV (OpenCvSharp) with its FFmpeg video backend; the ffmpeg program for AVIF and JPEG XL images and
+// libheif's heif-convert for HEIC (both installed by the set-up), which OpenCV does not read.
 // Guarantees: every failure is a VivifyException naming the file and the problem (missing, empty,
 // not an image or video, no decodable frame, too many pixels); images come back as 8-bit BGR, turned
 // upright by their EXIF orientation (a phone's sideways shot), a transparent image (PNG, WebP or
