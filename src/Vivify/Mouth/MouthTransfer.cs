@@ -6,7 +6,8 @@
 // (portrait's lips in the first frame, the driver's lips in this frame), smoothed over time; the
 // mouth's shadow takes at most MaxGain of it, so a portrait with lighter lips lights up the teeth
 // but not the dark of the mouth; and
-// its lip-coloured pixels (lip edge, tongue) take the portrait's lip hue, and
+// its lip-coloured pixels (lip edge, tongue: near the driver's lip colour, or of its hue at less chroma, being
+// neither the mouth's shadow nor teeth) take the portrait's lip hue, and
 // its teeth (pixels brighter than the portrait's lips and not lip-coloured) take the tint of the
 // portrait's eye whites where those can be read (a driver filmed under warm light would otherwise
 // give a neutral portrait yellow teeth);
@@ -279,7 +280,10 @@ public sealed class MouthTransfer
     /// <summary>
     /// Pixels of the transferred interior coloured like the driver's lips (its lip edge, the
     /// tongue) take the portrait's lip hue: their Lab chroma moves by the difference of the two
-    /// lips' chroma, weighted by how close to the driver's lip chroma they are; the dark of the
+    /// lips' chroma, weighted by how close to the driver's lip chroma they are, or, where more, by how close their hue
+    /// is to the lips' (Gaussian, 20 degrees) at a quarter to a half of the lips' chroma and more, from 0.35 to 0.55 of
+    /// the portrait's lip lightness up to that lightness (the tongue: joconde's went from pink-magenta to her palette's
+    /// warm pink, the teeth and the mouth's shadow as before); the dark of the
     /// mouth (far from it) keeps its own. Teeth (lighter than the portrait's lips, not lip-coloured)
     /// take the portrait's eye-white tint plus TeethOwnTint of their own difference from it, where
     /// the portrait's eye whites can be read (else they keep theirs). Then all chroma is scaled by <paramref name="chromaScale"/>
@@ -301,11 +305,22 @@ public sealed class MouthTransfer
         Cv2.CvtColor(unit, lab, ColorConversionCodes.BGR2Lab);
         var px = lab.AsSpan<float>();       // continuous: L a b per pixel
         const float sigma2 = 2 * 10f * 10f;
+        // the tongue: a lip's hue (within about 20 degrees) at less of its chroma, which the ab distance alone misses
+        float lipHue = MathF.Atan2((float)db, (float)da), lipChroma = MathF.Sqrt((float)(da * da + db * db));
+        const float hueSigma2 = 2 * 0.35f * 0.35f;
         float k = (float)chromaScale, ta = (float)((1 - chromaScale) * _portraitSkinLab.A), tb = (float)((1 - chromaScale) * _portraitSkinLab.B);
         for (int i = 0; i + 2 < px.Length; i += 3)
         {
             float ea = px[i + 1] - (float)da, eb = px[i + 2] - (float)db;
             float w = MathF.Exp(-(ea * ea + eb * eb) / sigma2);        // how lip-coloured the pixel is
+            float dh = MathF.Atan2(px[i + 2], px[i + 1]) - lipHue;
+            if (dh > MathF.PI) dh -= 2 * MathF.PI; else if (dh < -MathF.PI) dh += 2 * MathF.PI;
+            float c = Math.Clamp((MathF.Sqrt(px[i + 1] * px[i + 1] + px[i + 2] * px[i + 2]) - 0.25f * lipChroma) / (0.25f * lipChroma + 1e-3f), 0, 1);
+            // ...neither in the mouth's shadow (darker than about 0.45 of the portrait's lips) nor a tooth (lighter than
+            // the lips), whose colours stay their own
+            float l = Math.Clamp((px[i] - 0.35f * lipL) / (0.2f * lipL + 1e-3f), 0, 1);
+            float notTooth = 1 - Math.Clamp((px[i] - lipL) / 15f, 0, 1);
+            float hueW = Math.Max(w, MathF.Exp(-dh * dh / hueSigma2) * c * c * (3 - 2 * c) * l * l * (3 - 2 * l) * notTooth);   // the hue shift's weight
             if (whiten)
             {
                 // teeth: lighter than the portrait's lips (fully 15 L above them) and not lip-coloured
@@ -314,7 +329,7 @@ public sealed class MouthTransfer
                 px[i + 1] += tw * ((float)wa + keep * (px[i + 1] - (float)wa) - px[i + 1]);
                 px[i + 2] += tw * ((float)wb + keep * (px[i + 2] - (float)wb) - px[i + 2]);
             }
-            if (shift) { px[i + 1] += w * (float)sa; px[i + 2] += w * (float)sb; }
+            if (shift) { px[i + 1] += hueW * (float)sa; px[i + 2] += hueW * (float)sb; }
             if (scale) { px[i + 1] = k * px[i + 1] + ta; px[i + 2] = k * px[i + 2] + tb; }
         }
         Cv2.CvtColor(lab, unit, ColorConversionCodes.Lab2BGR);
