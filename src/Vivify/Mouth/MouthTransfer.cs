@@ -283,7 +283,7 @@ public sealed class MouthTransfer
     /// lips' chroma, weighted by how close to the driver's lip chroma they are, or, where more, by how close their hue
     /// is to the lips' (Gaussian, 20 degrees) at a quarter to a half of the lips' chroma and more, from 0.35 to 0.55 of
     /// the portrait's lip lightness up to that lightness (the tongue: joconde's went from pink-magenta to her palette's
-    /// warm pink, the teeth and the mouth's shadow as before); the dark of the
+    /// warm pink; the teeth as before, the mouth's shadow within a grey level); the dark of the
     /// mouth (far from it) keeps its own. Teeth (lighter than the portrait's lips, not lip-coloured)
     /// take the portrait's eye-white tint plus TeethOwnTint of their own difference from it, where
     /// the portrait's eye whites can be read (else they keep theirs). Then all chroma is scaled by <paramref name="chromaScale"/>
