@@ -23,15 +23,25 @@ public static class ImageSniffer
         return null;
     }
 
+    /// <summary>An ISO file's brands (its 'ftyp' box: the major brand, then the compatible ones, as far as the bytes
+    /// given reach); empty for anything else.</summary>
+    internal static string[] IsoBrands(ReadOnlySpan<byte> b)
+    {
+        if (b.Length < 16 || !b[4..8].SequenceEqual("ftyp"u8)) return [];
+        int size = (int)Math.Min(b.Length, BigEndian32(b));
+        var brands = new List<string>();
+        for (int at = 8; at + 4 <= size; at += at == 8 ? 8 : 4)      // the major brand, its version, the compatible brands
+            brands.Add(System.Text.Encoding.ASCII.GetString(b.Slice(at, 4)));
+        return [.. brands];
+    }
+
     /// <summary>An AVIF's size: the largest image spatial extent ('ispe', in meta/iprp/ipco) of a file whose 'ftyp'
     /// brands say AVIF; null for other ISO files (a video, a HEIC) or where the boxes are not within the bytes given.</summary>
     private static Info? Avif(ReadOnlySpan<byte> b)
     {
         long ftyp = BigEndian32(b);
         if (ftyp < 16 || ftyp > b.Length) return null;
-        bool avif = false;
-        for (int at = 8; at + 4 <= ftyp; at += at == 8 ? 8 : 4) avif |= b.Slice(at, 4).SequenceEqual("avif"u8) || b.Slice(at, 4).SequenceEqual("avis"u8);
-        if (!avif) return null;
+        if (!IsoBrands(b).Any(x => x is "avif" or "avis")) return null;
         long w = 0, h = 0;
         void Walk(ReadOnlySpan<byte> box, int depth)
         {

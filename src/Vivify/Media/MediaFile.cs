@@ -54,23 +54,21 @@ public static class MediaFile
     public static Mat LoadImage(string path, long maxPixels = DefaultMaxPixels)
     {
         CheckReadable(path);
-        if (!Cv2.HaveImageReader(path))
-        {
-            if (ForeignStill(Head(path)) is { } kind)
-                return kind == "HEIC" ? DecodeHeic(path, maxPixels) : DecodeWithFfmpeg(path, kind, maxPixels);
-            throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP, TIFF or AVIF)");
-        }
         var head = Head(path);
-        var (w, h) = ImageSize(path, head);
-        if (w > 0 && (long)w * h > maxPixels)
-            throw new VivifyException(path, $"image is about {w}x{h} = {(long)w * h / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
+        bool opencv = Cv2.HaveImageReader(path);
+        var foreign = opencv ? null : ForeignStill(head);
+        if (!opencv && foreign is null) throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP, TIFF or AVIF)");
+        // the size from the header, before anything decodes (a still OpenCV does not read is only sniffed)
+        var (w, h) = opencv ? ImageSize(path, head) : ImageSniffer.Sniff(head) is { } info ? (info.Width, info.Height) : (0, 0);
+        if (w > 0 && (long)w * h > maxPixels) throw PixelLimit(path, w, h, maxPixels, fromHeader: true);
+        if (foreign is not null) return foreign == "HEIC" ? DecodeHeic(path, maxPixels) : DecodeWithFfmpeg(path, foreign, maxPixels);
         var m = Cv2.ImRead(path, ImreadModes.Color);
         if (m.Empty()) { m.Dispose(); throw new VivifyException(path, "image could not be decoded (corrupt or truncated file)"); }
         if ((long)m.Width * m.Height > maxPixels)
         {
-            var msg = $"image is {m.Width}x{m.Height}, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)";
+            var e = PixelLimit(path, m.Width, m.Height, maxPixels, fromHeader: false);
             m.Dispose();
-            throw new VivifyException(path, msg);
+            throw e;
         }
         if (ImageSniffer.MayHaveAlpha(head))
         {
@@ -195,17 +193,37 @@ public static class MediaFile
     {
         if (h.Length >= 2 && h[0] == 0xFF && h[1] == 0x0A) return "JPEG XL";
         if (h.Length >= 12 && h[..12].SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0, 0x0C, (byte)'J', (byte)'X', (byte)'L', (byte)' ', 0x0D, 0x0A, 0x87, 0x0A])) return "JPEG XL";
-        if (h.Length < 16 || !h[4..8].SequenceEqual("ftyp"u8)) return null;
-        int size = (int)Math.Min(h.Length, (long)h[0] << 24 | (long)h[1] << 16 | (long)h[2] << 8 | h[3]);
-        bool avif = false, heic = false;
-        for (int at = 8; at + 4 <= size; at += at == 8 ? 8 : 4)      // the major brand, its version, the compatible brands
-        {
-            var brand = System.Text.Encoding.ASCII.GetString(h.Slice(at, 4));
-            avif |= brand is "avif" or "avis";
-            heic |= brand is "heic" or "heix" or "heim" or "heis";
-        }
-        return avif ? "AVIF" : heic ? "HEIC" : null;
+        var brands = ImageSniffer.IsoBrands(h);
+        return brands.Any(b => b is "avif" or "avis") ? "AVIF" : brands.Any(b => b is "heic" or "heix" or "heim" or "heis") ? "HEIC" : null;
     }
+
+    /// <summary>The error for an image over the pixel limit: its size as the header gives it, or as decoded.</summary>
+    private static VivifyException PixelLimit(string path, long w, long h, long maxPixels, bool fromHeader) => new(path, fromHeader
+        ? $"image is about {w}x{h} = {w * h / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)"
+        : $"image is {w}x{h}, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
+
+    /// <summary>Runs a decoding program on the user's file: its standard output copied into <paramref name="output"/>
+    /// (or drained), its standard error returned; <paramref name="missing"/> is the error where the program is not
+    /// installed. Returns the exit code.</summary>
+    private static int RunDecoder(string path, string program, IEnumerable<string> args, string missing, Stream? output, out string err)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var errTask = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.BaseStream.CopyTo(output ?? Stream.Null);
+            p.WaitForExit();
+            err = errTask.GetAwaiter().GetResult().Trim();
+            return p.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception) { throw new VivifyException(path, missing); }
+    }
+
+    /// <summary>The error for a still a decoding program could not read: its last line of complaint, if any.</summary>
+    private static VivifyException DecodeFailed(string path, string kind, string err) =>
+        new(path, $"{kind} image could not be decoded" + (err.Length > 0 ? $" ({err.Split('\n')[^1]})" : ""));
 
     /// <summary>A HEIC photo (an iPhone's) decoded by libheif's heif-convert (Debian's libheif-examples, installed by the
     /// set-up) to a PNG in a fresh temporary folder: its primary image turned as the file says (the orientation a phone
@@ -216,22 +234,10 @@ public static class MediaFile
         var png = Path.Combine(dir.FullName, "image.png");
         try
         {
-            var psi = new System.Diagnostics.ProcessStartInfo("heif-convert") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add(path); psi.ArgumentList.Add(png);
-            string err;
-            try
-            {
-                using var p = System.Diagnostics.Process.Start(psi)!;
-                var outTask = p.StandardOutput.ReadToEndAsync();
-                err = p.StandardError.ReadToEnd().Trim();
-                p.WaitForExit(); outTask.GetAwaiter().GetResult();
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-                throw new VivifyException(path, "a HEIC photo (an iPhone's): reading it needs heif-convert (apt-get install libheif-examples; the set-up installs it), or export it as JPEG or PNG");
-            }
-            if (!File.Exists(png))
-                throw new VivifyException(path, "HEIC image could not be decoded" + (err.Length > 0 ? $" ({err.Split('\n')[^1]})" : ""));
+            RunDecoder(path, "heif-convert", [path, png],
+                "a HEIC photo (an iPhone's): reading it needs heif-convert (apt-get install libheif-examples; the set-up installs it), or export it as JPEG or PNG",
+                null, out var err);
+            if (!File.Exists(png)) throw DecodeFailed(path, "HEIC", err);
             return LoadImage(png, maxPixels);
         }
         catch (VivifyException e) when (e.File == png) { throw new VivifyException(path, e.Problem); }   // named as the user's file
@@ -242,28 +248,12 @@ public static class MediaFile
     /// JPEG XL) as 8-bit RGBA PNG and laid over white where it is transparent.</summary>
     private static Mat DecodeWithFfmpeg(string path, string kind, long maxPixels)
     {
-        if (ImageSniffer.Sniff(Head(path)) is { } info && info.Pixels > maxPixels)
-            throw new VivifyException(path, $"image is about {info.Width}x{info.Height} = {info.Pixels / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
-        var psi = new System.Diagnostics.ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-v", "error", "-i", path, "-frames:v", "1", "-pix_fmt", "rgba", "-f", "image2pipe", "-c:v", "png", "-" }) psi.ArgumentList.Add(a);
-        byte[] png;
-        string err;
-        try
-        {
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            var errTask = p.StandardError.ReadToEndAsync();
-            using var ms = new MemoryStream();
-            p.StandardOutput.BaseStream.CopyTo(ms);
-            p.WaitForExit();
-            err = errTask.GetAwaiter().GetResult().Trim();
-            png = p.ExitCode == 0 ? ms.ToArray() : [];
-        }
-        catch (System.ComponentModel.Win32Exception) { throw new VivifyException(path, $"{kind} images are read with ffmpeg, which is not installed (run the set-up)"); }
-        using var raw = png.Length > 0 ? Cv2.ImDecode(png, ImreadModes.Unchanged) : new Mat();
-        if (raw.Empty())
-            throw new VivifyException(path, $"{kind} image could not be decoded" + (err.Length > 0 ? $" ({err.Split('\n')[^1]})" : ""));
-        if ((long)raw.Width * raw.Height > maxPixels)
-            throw new VivifyException(path, $"image is {raw.Width}x{raw.Height}, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
+        using var ms = new MemoryStream();
+        int exit = RunDecoder(path, "ffmpeg", ["-v", "error", "-i", path, "-frames:v", "1", "-pix_fmt", "rgba", "-f", "image2pipe", "-c:v", "png", "-"],
+            $"{kind} images are read with ffmpeg, which is not installed (run the set-up)", ms, out var err);
+        using var raw = exit == 0 && ms.Length > 0 ? Cv2.ImDecode(ms.ToArray(), ImreadModes.Unchanged) : new Mat();
+        if (raw.Empty()) throw DecodeFailed(path, kind, err);
+        if ((long)raw.Width * raw.Height > maxPixels) throw PixelLimit(path, raw.Width, raw.Height, maxPixels, fromHeader: false);
         var bgr = new Mat();
         if (raw.Channels() == 3) { raw.CopyTo(bgr); return bgr; }
         Cv2.CvtColor(raw, bgr, raw.Channels() == 4 ? ColorConversionCodes.BGRA2BGR : ColorConversionCodes.GRAY2BGR);

@@ -313,18 +313,22 @@ public sealed class MouthTransfer
         {
             float ea = px[i + 1] - (float)da, eb = px[i + 2] - (float)db;
             float w = MathF.Exp(-(ea * ea + eb * eb) / sigma2);        // how lip-coloured the pixel is
-            float dh = MathF.Atan2(px[i + 2], px[i + 1]) - lipHue;
-            if (dh > MathF.PI) dh -= 2 * MathF.PI; else if (dh < -MathF.PI) dh += 2 * MathF.PI;
-            float c = Math.Clamp((MathF.Sqrt(px[i + 1] * px[i + 1] + px[i + 2] * px[i + 2]) - 0.25f * lipChroma) / (0.25f * lipChroma + 1e-3f), 0, 1);
-            // ...neither in the mouth's shadow (darker than about 0.45 of the portrait's lips) nor a tooth (lighter than
-            // the lips), whose colours stay their own
-            float l = Math.Clamp((px[i] - 0.35f * lipL) / (0.2f * lipL + 1e-3f), 0, 1);
-            float notTooth = 1 - Math.Clamp((px[i] - lipL) / 15f, 0, 1);
-            float hueW = Math.Max(w, MathF.Exp(-dh * dh / hueSigma2) * c * c * (3 - 2 * c) * l * l * (3 - 2 * l) * notTooth);   // the hue shift's weight
+            // how much of a tooth: lighter than the portrait's lips (fully 15 L above them)
+            float t = Math.Clamp((px[i] - lipL) / 15f, 0, 1);
+            float hueW = 0;                                              // the hue shift's weight
+            if (shift)
+            {
+                float dh = MathF.Atan2(px[i + 2], px[i + 1]) - lipHue;
+                if (dh > MathF.PI) dh -= 2 * MathF.PI; else if (dh < -MathF.PI) dh += 2 * MathF.PI;
+                float c = Math.Clamp((MathF.Sqrt(px[i + 1] * px[i + 1] + px[i + 2] * px[i + 2]) - 0.25f * lipChroma) / (0.25f * lipChroma + 1e-3f), 0, 1);
+                // ...neither in the mouth's shadow (darker than about 0.45 of the portrait's lips) nor a tooth, whose
+                // colours stay their own
+                float l = Math.Clamp((px[i] - 0.35f * lipL) / (0.2f * lipL + 1e-3f), 0, 1);
+                hueW = Math.Max(w, MathF.Exp(-dh * dh / hueSigma2) * c * c * (3 - 2 * c) * l * l * (3 - 2 * l) * (1 - t));
+            }
             if (whiten)
             {
-                // teeth: lighter than the portrait's lips (fully 15 L above them) and not lip-coloured
-                float t = Math.Clamp((px[i] - lipL) / 15f, 0, 1);
+                // teeth: lighter than the portrait's lips and not lip-coloured
                 float tw = t * t * (3 - 2 * t) * (1 - w);
                 px[i + 1] += tw * ((float)wa + keep * (px[i + 1] - (float)wa) - px[i + 1]);
                 px[i + 2] += tw * ((float)wb + keep * (px[i + 2] - (float)wb) - px[i + 2]);
