@@ -135,14 +135,7 @@ public class MediaFileTests
         File.WriteAllBytes(file, [.. jpeg[..2], .. segment, .. jpeg[2..]]);
 
         using var read = MediaFile.LoadImage(file);
-        Assert.Equal(upright.Size(), read.Size());
-        double mean = MeanAbsDiff(read, upright);
-        Assert.True(mean < 3, $"read back {mean:0.00} grey levels from the upright picture");
-        var faces = Detector.Detect(read);
-        Assert.NotEmpty(faces);
-        var expected = Detector.Detect(upright)[0];
-        double off = expected.Landmarks.Zip(faces[0].Landmarks, Vivify.Geometry.PointD.Distance).Average() / expected.InterOcularDistance;
-        Assert.True(off < 0.02, $"landmarks {off:0.000} IOD from the upright picture's on average");
+        AssertReadsAs(read, upright, "the upright picture");
     }
 
     /// <summary>
@@ -163,13 +156,8 @@ public class MediaFileTests
         Assert.Equal(new ImageSniffer.Info("avif", ".avif", 540, 720), ImageSniffer.Sniff(File.ReadAllBytes(avif)));
         using var want = MediaFile.LoadImage(jpeg);
         using var got = MediaFile.LoadImage(avif);
-        Assert.Equal(want.Size(), got.Size());
-        double mean = MeanAbsDiff(got, want);
-        Assert.True(mean < 3, $"the AVIF reads {mean:0.00} grey levels from the JPEG on average");
-        var a = Detector.Detect(want); var b = Detector.Detect(got);
-        Assert.Single(b);
-        double off = a[0].Landmarks.Zip(b[0].Landmarks, Vivify.Geometry.PointD.Distance).Average() / a[0].InterOcularDistance;
-        Assert.True(off < 0.02, $"landmarks {off:0.000} IOD from the JPEG's on average");
+        AssertReadsAs(got, want, "the JPEG (read from AVIF)");
+        Assert.Single(Detector.Detect(got));
 
         // an iPhone's HEIC, made by libheif's encoder (installed by the set-up with its decoder)
         var heic = Path.Combine(dir, "photo.heic");
@@ -180,18 +168,27 @@ public class MediaFileTests
         }
         Assert.Equal(MediaKind.Image, MediaFile.Probe(heic));
         using var fromHeic = MediaFile.LoadImage(heic);
-        Assert.Equal(want.Size(), fromHeic.Size());
-        double meanHeic = MeanAbsDiff(fromHeic, want);
-        Assert.True(meanHeic < 3, $"the HEIC reads {meanHeic:0.00} grey levels from the JPEG on average");
-        var c = Detector.Detect(fromHeic);
-        double offHeic = a[0].Landmarks.Zip(c[0].Landmarks, Vivify.Geometry.PointD.Distance).Average() / a[0].InterOcularDistance;
-        Assert.True(offHeic < 0.02, $"the HEIC's landmarks {offHeic:0.000} IOD from the JPEG's on average");
+        AssertReadsAs(fromHeic, want, "the JPEG (read from HEIC)");
         // a damaged one (the header and nothing else) is named, as the user's file
         var broken = Path.Combine(dir, "broken.heic");
         File.WriteAllBytes(broken, [0, 0, 0, 0x18, .. "ftypheic"u8, 0, 0, 0, 0, .. "mif1heic"u8, .. new byte[4000]]);
         var e = Assert.Throws<Vivify.VivifyException>(() => MediaFile.LoadImage(broken));
         Assert.Equal(broken, e.File);
         Assert.Contains("HEIC image could not be decoded", e.Message);
+    }
+
+    /// <summary>An image read back as the picture it was made from: the same size, within 3 grey levels on average,
+    /// and a face whose landmarks lie within 0.02 IOD of the picture's on average.</summary>
+    private static void AssertReadsAs(Mat read, Mat picture, string what)
+    {
+        Assert.Equal(picture.Size(), read.Size());
+        double mean = MeanAbsDiff(read, picture);
+        Assert.True(mean < 3, $"read back {mean:0.00} grey levels from {what} on average");
+        var faces = Detector.Detect(read);
+        Assert.NotEmpty(faces);
+        var expected = Detector.Detect(picture)[0];
+        double off = expected.Landmarks.Zip(faces[0].Landmarks, Vivify.Geometry.PointD.Distance).Average() / expected.InterOcularDistance;
+        Assert.True(off < 0.02, $"landmarks {off:0.000} IOD from {what}'s on average");
     }
 
     /// <summary>Mean absolute difference of two BGR images, averaged over the three channels (grey levels).</summary>

@@ -225,10 +225,7 @@ public class MouthTransferTests(ITestOutputHelper output)
         }
         (double A, double B) TeethTint(Mat canvas)
         {
-            var p = Enumerable.Range(60, 8).Select(k => opened[k]).ToArray();
-            var c = FaceLandmarks.Mean(p);
-            using var mask = new Mat(canvas.Size(), MatType.CV_8UC1, Scalar.All(0));
-            Cv2.FillPoly(mask, [p.Select(q => c + 0.6 * (q - c)).Select(q => new Point((int)Math.Round(q.X), (int)Math.Round(q.Y))).ToArray()], Scalar.All(255));
+            using var mask = InteriorCore(canvas.Size(), opened);
             using var unit = new Mat(); canvas.ConvertTo(unit, MatType.CV_32FC3, 1 / 255.0);
             using var lab = unit.CvtColor(ColorConversionCodes.BGR2Lab);
             var px = new List<Vec3f>();
@@ -275,12 +272,8 @@ public class MouthTransferTests(ITestOutputHelper output)
             var mouth = new MouthTransfer(portrait, face.Landmarks) { MaxGain = maxGain };
             using var canvas = portrait.Clone();
             for (int n = 0; n < 12; n++) mouth.Apply(canvas, opened, drvFrame, drvLandmarks);
-            // the core of the interior: the inner-lip polygon shrunk to 0.6 about its centre (no feathered edge)
-            var p = Enumerable.Range(60, 8).Select(k => opened[k]).ToArray();
-            var c = FaceLandmarks.Mean(p);
             using var grey = canvas.CvtColor(ColorConversionCodes.BGR2GRAY);
-            using var mask = new Mat(canvas.Size(), MatType.CV_8UC1, Scalar.All(0));
-            Cv2.FillPoly(mask, [p.Select(q => c + 0.6 * (q - c)).Select(q => new Point((int)Math.Round(q.X), (int)Math.Round(q.Y))).ToArray()], Scalar.All(255));
+            using var mask = InteriorCore(canvas.Size(), opened);
             var values = new List<byte>();
             for (int y = 0; y < grey.Rows; y++)
                 for (int x = 0; x < grey.Cols; x++)
@@ -319,10 +312,7 @@ public class MouthTransferTests(ITestOutputHelper output)
         for (int n = 0; n < 12; n++) mouth.Apply(canvas, opened, drvFrame, drvLandmarks);
         var (lipL, lipA, lipB) = LabMean(portrait, Enumerable.Range(48, 12).Select(k => face.Landmarks[k]).ToArray(), Enumerable.Range(60, 8).Select(k => face.Landmarks[k]).ToArray());
         double lipHue = Math.Atan2(lipB, lipA);
-        var p = Enumerable.Range(60, 8).Select(k => opened[k]).ToArray();
-        var c = FaceLandmarks.Mean(p);
-        using var mask = new Mat(canvas.Size(), MatType.CV_8UC1, Scalar.All(0));
-        Cv2.FillPoly(mask, [p.Select(q => c + 0.6 * (q - c)).Select(q => new Point((int)Math.Round(q.X), (int)Math.Round(q.Y))).ToArray()], Scalar.All(255));
+        using var mask = InteriorCore(canvas.Size(), opened);
         using var unit = new Mat(); canvas.ConvertTo(unit, MatType.CV_32FC3, 1.0 / 255);
         using var lab = unit.CvtColor(ColorConversionCodes.BGR2Lab);
         double sum = 0; int count = 0;
@@ -340,6 +330,17 @@ public class MouthTransferTests(ITestOutputHelper output)
         output.WriteLine($"joconde's lips: L {lipL:0.0} hue {lipHue * 180 / Math.PI:0.0} deg; {count} mid-light interior pixels, {meanDeg:0.0} deg from it on average");
         Assert.True(count > 100, $"only {count} mid-light pixels in the interior");
         Assert.True(meanDeg < 9, $"the tongue lies {meanDeg:0.0} degrees from the portrait's lip hue on average");
+    }
+
+    /// <summary>The core of the interior: the inner-lip polygon (points 60-67) shrunk to 0.6 about its centre, clear of
+    /// the feathered edge, as a mask.</summary>
+    private static Mat InteriorCore(Size size, PointD[] landmarks)
+    {
+        var p = Enumerable.Range(60, 8).Select(k => landmarks[k]).ToArray();
+        var c = FaceLandmarks.Mean(p);
+        var mask = new Mat(size, MatType.CV_8UC1, Scalar.All(0));
+        Cv2.FillPoly(mask, [p.Select(q => c + 0.6 * (q - c)).Select(q => new Point((int)Math.Round(q.X), (int)Math.Round(q.Y))).ToArray()], Scalar.All(255));
+        return mask;
     }
 
     /// <summary>Mean Lab of the pixels inside the outer polygon and outside the inner one.</summary>
