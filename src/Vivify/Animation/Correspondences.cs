@@ -1,6 +1,10 @@
 // Correspondences: the point sets the warp moves (TECHNIQUE.md stages 2 and 3).
 // Facial points: p_i = l^T + A (l_i^V - l_0^V), A the linear part of the similarity S that maps
-// the driver's neutral landmarks onto the portrait's (fitted on stable points). Expansion points:
+// the driver's neutral landmarks onto the portrait's (fitted on stable points), with the head's own
+// in-plane motion H_i (a similarity on stable points, neutral to frame i) moved as a similarity
+// rather than as offsets: p_i = S H_i (S^-1 l^T + H_i^-1 l_i^V - l_0^V), which keeps the portrait's
+// face shape as the head turns (TECHNIQUE.md lays the head's motion on as offsets too; on a face of
+// another shape those shear it). Where l^T = S l_0^V the two are the same. Expansion points:
 // the driver's tracked points, placed in the portrait through S and moved by A times their own
 // motion; those outside the portrait, very close to a landmark or crowded are dropped; those
 // inside the portrait's landmark hull count as facial (trusted: flow on skin texture), the rest
@@ -101,9 +105,18 @@ public sealed class Correspondences
         var li = _driver.Landmarks[i];
         // without head motion the head's similarity is undone; with it, the part beyond what the portrait's framing
         // can take is (HeadCorrection)
-        Similarity undoHead = _headMotion ? HeadCorrection(i) : HeadMotionAt(i).Inverse();
+        var head = HeadMotionAt(i);
+        Similarity undoHead = _headMotion ? HeadCorrection(head) : head.Inverse();
+        // the landmarks: the driver's expression (its offsets with the head's motion undone) added to the portrait's
+        // landmarks taken into the driver's frame, then moved rigidly by the head's (damped) motion. Offsets of a turning
+        // head laid on a face of another shape would shear it (the portrait's wider jaw turned by the driver's narrower
+        // one's offsets); a similarity keeps its shape. Where the portrait's landmarks are the aligned driver's (the
+        // expansion points' case) this is the same as laying on the offsets.
+        var moveHead = _headMotion ? undoHead.Compose(head) : Similarity.Identity;
+        var undo = head.Inverse();
+        var toDriver = _align.Inverse();
         for (int k = 0; k < _portrait.Length; k++)
-            cur[k] = _portrait[k] + _align.ApplyLinear(undoHead.Apply(li[k]) - l0[k]);
+            cur[k] = _align.Apply(moveHead.Apply(toDriver.Apply(_portrait[k]) + (undo.Apply(li[k]) - l0[k])));
         _blinks?.Apply(cur.AsSpan(0, _portrait.Length), i);
         int o = _portrait.Length;
         double iod = FaceLandmarks.InterOcularDistance(cur);
@@ -159,9 +172,8 @@ public sealed class Correspondences
     /// most the budget, softly (up to 1.5 times it as the motion grows). Returns the driver-space correction (the damped
     /// head motion after the real one undone); identity within the budget.
     /// </summary>
-    private Similarity HeadCorrection(int i)
+    private Similarity HeadCorrection(Similarity h)
     {
-        var h = HeadMotionAt(i);
         var t = _align.Compose(h).Compose(_align.Inverse());
         double d = _headBox.Max(c => PointD.Distance(t.Apply(c), c)) / _portraitIod, b = HeadMotionBudgetIod;
         if (d <= b || double.IsInfinity(b)) return Similarity.Identity;
