@@ -3,7 +3,7 @@ using Vivify.Media;
 
 namespace Vivify.Tests;
 
-public class MediaFileTests
+public class MediaFileTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly Vivify.Faces.FaceDetector Detector = new();
 
@@ -145,6 +145,19 @@ public class MediaFileTests
     /// is found where the JPEG's is. The same for a HEIC (an iPhone's photo, which ffmpeg 5.1 cannot read either),
     /// decoded by libheif's heif-convert; a damaged one gets one line naming it.
     /// </summary>
+    /// <summary>A decoding program that never finishes (a damaged or hostile file can make one spin) is stopped after the
+    /// time limit and named in a plain error, instead of hanging the command: here a program that would sleep 60 s, given 1 s.</summary>
+    [Fact]
+    public void ADecoderThatHangsIsStoppedWithAClearError()
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<VivifyException>(() => MediaFile.RunDecoder("photo.avif", "sleep", ["60"], "no sleep here", null, out _, TimeSpan.FromSeconds(1)));
+        output.WriteLine($"{e.Message} after {watch.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal("photo.avif", e.File);
+        Assert.Contains("sleep did not finish decoding it within 1 s", e.Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"the decoder was waited on for {watch.Elapsed.TotalSeconds:0} s");
+    }
+
     [Fact]
     public void AvifAndHeicPortraitsAreRead()
     {

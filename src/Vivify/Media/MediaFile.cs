@@ -205,20 +205,33 @@ public static class MediaFile
     /// <summary>Runs a decoding program on the user's file: its standard output copied into <paramref name="output"/>
     /// (or drained), its standard error returned; <paramref name="missing"/> is the error where the program is not
     /// installed. Returns the exit code.</summary>
-    private static int RunDecoder(string path, string program, IEnumerable<string> args, string missing, Stream? output, out string err)
+    /// <summary>How long a decoding program may take over one still before it is stopped: a damaged or hostile file must
+    /// not hang the command (a 100-megapixel AVIF decodes in a few seconds).</summary>
+    internal static readonly TimeSpan DecoderTimeout = TimeSpan.FromSeconds(120);
+
+    internal static int RunDecoder(string path, string program, IEnumerable<string> args, string missing, Stream? output, out string err,
+        TimeSpan? timeout = null)
     {
+        var limit = timeout ?? DecoderTimeout;
         var psi = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
-        try
+        System.Diagnostics.Process p;
+        try { p = System.Diagnostics.Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception) { throw new VivifyException(path, missing); }
+        using (p)
         {
-            using var p = System.Diagnostics.Process.Start(psi)!;
             var errTask = p.StandardError.ReadToEndAsync();
-            p.StandardOutput.BaseStream.CopyTo(output ?? Stream.Null);
+            var copy = p.StandardOutput.BaseStream.CopyToAsync(output ?? Stream.Null);
+            if (!copy.Wait(limit) || !p.WaitForExit(limit))
+            {
+                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                p.WaitForExit();
+                throw new VivifyException(path, $"{program} did not finish decoding it within {limit.TotalSeconds:0} s (a damaged file?); it was stopped");
+            }
             p.WaitForExit();
             err = errTask.GetAwaiter().GetResult().Trim();
             return p.ExitCode;
         }
-        catch (System.ComponentModel.Win32Exception) { throw new VivifyException(path, missing); }
     }
 
     /// <summary>The error for a still a decoding program could not read: its last line of complaint, if any.</summary>
