@@ -94,27 +94,51 @@ public sealed class EyelidClosure
     /// </summary>
     public static bool EyesShown(Mat portrait, ReadOnlySpan<PointD> landmarks)
     {
-        using var grey = portrait.Channels() == 1 ? portrait.Clone() : portrait.CvtColor(ColorConversionCodes.BGR2GRAY);
-        Mat Fill(int[][] polygons, ReadOnlySpan<PointD> l)
+        int[][] eyePolygons = EyeIndices, cheekPolygons = [[1, 2, 3, 31, 29], [15, 14, 13, 35, 29]];
+        // the band around them: the eyes grown by AroundIod, less the eyes
+        int grow = Math.Max(1, (int)Math.Round(AroundIod * FaceLandmarks.InterOcularDistance(landmarks)));
+        // all of it inside the box of the polygons' points grown by the band (and a pixel): a 12-megapixel photo's
+        // dilation over the whole image took 3.5 s
+        double x0 = double.MaxValue, y0 = double.MaxValue, x1 = double.MinValue, y1 = double.MinValue;
+        foreach (var poly in eyePolygons.Concat(cheekPolygons))
+            foreach (int k in poly)
+            {
+                x0 = Math.Min(x0, landmarks[k].X); y0 = Math.Min(y0, landmarks[k].Y);
+                x1 = Math.Max(x1, landmarks[k].X); y1 = Math.Max(y1, landmarks[k].Y);
+            }
+        int pad = grow + 2;
+        var roi = new Rect((int)Math.Floor(x0) - pad, (int)Math.Floor(y0) - pad, 0, 0);
+        roi.Width = (int)Math.Ceiling(x1) + pad - roi.X + 1; roi.Height = (int)Math.Ceiling(y1) + pad - roi.Y + 1;
+        roi = roi.Intersect(new Rect(0, 0, portrait.Width, portrait.Height));
+        if (roi.Width < 1 || roi.Height < 1) return true;
+        using var part = new Mat(portrait, roi);
+        using var grey = part.Channels() == 1 ? part.Clone() : part.CvtColor(ColorConversionCodes.BGR2GRAY);
+        var l = landmarks.ToArray();
+        Mat Fill(int[][] polygons)
         {
             var m = new Mat(grey.Size(), MatType.CV_8UC1, Scalar.All(0));
             foreach (var poly in polygons)
             {
                 var pts = new Point[poly.Length];
-                for (int k = 0; k < poly.Length; k++) pts[k] = new Point((int)Math.Round(l[poly[k]].X), (int)Math.Round(l[poly[k]].Y));
+                for (int k = 0; k < poly.Length; k++) pts[k] = new Point((int)Math.Round(l[poly[k]].X) - roi.X, (int)Math.Round(l[poly[k]].Y) - roi.Y);
                 Cv2.FillConvexPoly(m, pts, Scalar.All(255));
             }
             return m;
         }
-        using var eyes = Fill(EyeIndices, landmarks);
-        // the band around them: the eyes grown by AroundIod, less the eyes
-        int grow = Math.Max(1, (int)Math.Round(AroundIod * FaceLandmarks.InterOcularDistance(landmarks)));
+        using var eyes = Fill(eyePolygons);
+        // within grow pixels of an eye (Euclidean, exact): a dilation by a disc, in time that does not grow with the disc
         using var around = new Mat();
-        using (var kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * grow + 1, 2 * grow + 1)))
-            Cv2.Dilate(eyes, around, kernel);
+        using (var outside = new Mat())
+        using (var distance = new Mat())
+        {
+            Cv2.BitwiseNot(eyes, outside);
+            Cv2.DistanceTransform(outside, distance, DistanceTypes.L2, DistanceTransformMasks.Precise);
+            Cv2.Threshold(distance, distance, grow + 0.5, 255, ThresholdTypes.BinaryInv);
+            distance.ConvertTo(around, MatType.CV_8UC1);
+        }
         around.SetTo(Scalar.All(0), eyes);
         // the cheeks: between the jaw's sides and the nose, from the nose's base up to its bridge
-        using var cheeks = Fill([[1, 2, 3, 31, 29], [15, 14, 13, 35, 29]], landmarks);
+        using var cheeks = Fill(cheekPolygons);
         if (Cv2.CountNonZero(eyes) < 4 || Cv2.CountNonZero(cheeks) < 4) return true;
         double cheek = Cv2.Mean(grey, cheeks).Val0;
         return !(Cv2.Mean(grey, eyes).Val0 < HiddenDarkness * cheek && Cv2.Mean(grey, around).Val0 < HiddenDarkness * cheek);
