@@ -76,7 +76,7 @@ internal static class AnimateCommand
         if (opt.Duration is <= 0) throw new VivifyException(null, "--duration must be more than 0");
         var sink = FrameSink.Check(outPath);
         if (MediaFile.Probe(portraitPath) != MediaKind.Image) throw MediaFile.NotAStill(portraitPath!);
-        if (MediaFile.Probe(driverPath) != MediaKind.Video) throw new VivifyException(driverPath, MediaFile.AnimatedStill(driverPath) ?? "the driver must be a video, not a still image");
+        if (MediaFile.Probe(driverPath) != MediaKind.Video) throw MediaFile.NotAVideo(driverPath, "the driver");
         using var loaded = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
         using var scaled = maxSide is { } side && Math.Max(loaded.Width, loaded.Height) > side ? MediaFile.ScaleToFit(loaded, side) : null;
         var portrait = scaled ?? loaded;

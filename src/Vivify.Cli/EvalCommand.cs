@@ -35,7 +35,7 @@ internal static class EvalCommand
     {
         if (jsonPath is not null) LandmarksCommand.CheckOutputPath(jsonPath, null);
         using var portrait = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
-        if (MediaFile.Probe(driverPath) != MediaKind.Video) throw new VivifyException(driverPath, MediaFile.AnimatedStill(driverPath) ?? "the driver must be a video");
+        if (MediaFile.Probe(driverPath) != MediaKind.Video) throw MediaFile.NotAVideo(driverPath, "the driver");
         using var detector = new FaceDetector();
         var r = CrossReenactment.Run(portraitPath, portrait, driverPath, opt, detector);
         Console.WriteLine($"cross-reenactment: {Path.GetFileName(portraitPath)} driven by {Path.GetFileName(driverPath)} ({r.Frames} frames; driver brow range {r.DriverBrowRange:0.000} IOD, mouth range {r.DriverMouthRange:0.000} IOD)");
@@ -79,7 +79,7 @@ internal static class EvalCommand
 
     private static int RunSelf(string video, string? side, string? jsonPath, Vivify.Animation.AnimationOptions opt, bool quiet)
     {
-        if (MediaFile.Probe(video) != MediaKind.Video) throw new VivifyException(video, MediaFile.AnimatedStill(video) ?? "must be a video");
+        if (MediaFile.Probe(video) != MediaKind.Video) throw MediaFile.NotAVideo(video, "the video to reenact");
         if (side is not null) LandmarksCommand.CheckOutputPath(side, FfmpegVideoWriter.Extensions);
         if (jsonPath is not null) LandmarksCommand.CheckOutputPath(jsonPath, null);
         using var detector = new FaceDetector();

@@ -57,7 +57,7 @@ internal static class ReactionsCommand
             }
             else
             {
-                if (MediaFile.Probe(g) != MediaKind.Video) throw new VivifyException(g, MediaFile.AnimatedStill(g) ?? "a driver must be a video, not a still image");
+                if (MediaFile.Probe(g) != MediaKind.Video) throw MediaFile.NotAVideo(g, "a driver");
                 result.Add(g);
             }
         }

@@ -284,6 +284,11 @@ public static class MediaFile
             : null;
     }
 
+    /// <summary>The error for a file that must be a video (<paramref name="what"/>: "the driver") and is a still: an animated WebP
+    /// is named as such (see AnimatedStill).</summary>
+    public static VivifyException NotAVideo(string path, string what) =>
+        new(path, AnimatedStill(path) ?? $"{what} must be a video, not a still image");
+
     /// <summary>The error for a portrait that is a video, or an animated GIF (which is one here).</summary>
     public static VivifyException NotAStill(string path) => new(path, GifFrames(path) >= 2
         ? "the portrait must be a still image, not an animated GIF (save one of its frames as PNG or JPEG)"
