@@ -33,6 +33,20 @@ public class DriverTrackTests(ITestOutputHelper output)
         output.WriteLine($"landmarks tracked at 720x576 against the native clip's doubled: {100 * err:0.00} % of IOD on average");
         Assert.True(err < 0.015, $"{100 * err:0.00} % of IOD");
         using (var f = big.ReadFrame(3)) Assert.Equal(new Size(720, 576), f.Size());
+        // the one frame read again (the frames before it passed over undecoded to pictures) is the one ReadFrames gives
+        int k = 0;
+        foreach (var vf in big.ReadFrames())
+        {
+            using (vf)
+                if (k == 3 || k == big.FrameCount - 1)
+                {
+                    using var again = big.ReadFrame(k);
+                    using var d = new Mat();
+                    Cv2.Absdiff(again, vf.Image, d);
+                    Assert.True(Cv2.CountNonZero(d.Reshape(1)) == 0, $"frame {k} read again differs from ReadFrames' frame {k}");
+                }
+            k++;
+        }
         using var portrait = Cv2.ImRead(TestData.Sample("audrey.jpg"));
         using var animator = new PortraitAnimator(portrait, "audrey.jpg", big, Detector);
         int n = 0;
@@ -59,6 +73,30 @@ public class DriverTrackTests(ITestOutputHelper output)
     /// eyes) set in a 2880x2304 grey frame would be scaled by a third to fit 1280, leaving 56 px between the eyes; it is
     /// scaled by a half (84 px; at least Options.MinWorkingIod's 60).
     /// </summary>
+    /// <summary>A frame read again from a part that starts later in the clip (the neutral frame, for the details) is the
+    /// frame the tracker saw there, to the bit: the frames before the part and before the frame are passed over.</summary>
+    [Fact]
+    public void AFrameReadAgainIsTheOneTrackedThere()
+    {
+        var driver = DriverTrack.Analyse(TestData.Sample("franck.mp4"), Detector, new DriverTrack.Options { Start = 20, Duration = 1 });
+        int k = 0;
+        foreach (var vf in driver.ReadFrames())
+        {
+            using (vf)
+                if (k is 0 or 17)
+                {
+                    using var again = driver.ReadFrame(k);
+                    using var d = new Mat();
+                    Cv2.Absdiff(again, vf.Image, d);
+                    Assert.True(Cv2.CountNonZero(d.Reshape(1)) == 0, $"frame {k} read again differs");
+                    Assert.Equal((int)Math.Round(20 * driver.Fps) + k, vf.Index);   // franck is 24 fps: frame 480 on
+                }
+            k++;
+        }
+        Assert.Equal(driver.FrameCount, k);
+        Assert.Throws<VivifyException>(() => driver.ReadFrame(driver.FrameCount));
+    }
+
     [Fact]
     public void AFaceSmallInALargeFrameKeepsEnoughPixels()
     {

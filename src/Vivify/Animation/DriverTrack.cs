@@ -52,12 +52,9 @@ public sealed class DriverTrack
     /// <summary>Decodes frame i of the analysed part again (the caller disposes it).</summary>
     public Mat ReadFrame(int i)
     {
-        int k = 0;
-        foreach (var vf in ReadFrames())
-        {
-            if (k++ == i) return vf.Image;
-            vf.Dispose();
-        }
+        using var reader = new VideoReader(Path);
+        // the frames before it decoded but neither converted nor scaled
+        foreach (var vf in reader.Frames(Start, Duration, skip: i)) return Scaled(vf, Scale).Image;
         throw new VivifyException(Path, $"frame {i} of the analysed part could not be decoded again");
     }
 

@@ -52,27 +52,27 @@ public sealed class VideoReader : IDisposable
     /// Frames from <paramref name="start"/> seconds for <paramref name="duration"/> seconds (to the end when null). A
     /// frame that shows on the announced rate's grid (within a quarter frame of index / Fps: every frame of a
     /// constant-rate clip) is chosen by its index: round(start * Fps) onwards, round(duration * Fps) of them. Any other
-    /// (a variable-rate clip's) by its time: in [start, start + duration), both ends taken half a frame early.
+    /// (a variable-rate clip's) by its time: in [start, start + duration), both ends taken half a frame early. The
+    /// first <paramref name="skip"/> frames of the part are passed over as the ones before it are: decoded (every
+    /// frame is, exact on every container, unlike seeking) but not converted to pictures.
     /// </summary>
-    public IEnumerable<VideoFrame> Frames(double start = 0, double? duration = null)
+    public IEnumerable<VideoFrame> Frames(double start = 0, double? duration = null, int skip = 0)
     {
         int first = (int)Math.Round(start * Fps);
         long end = duration is { } d ? first + (long)Math.Round(d * Fps) : long.MaxValue;
         double half = 0.5 / Fps, from = start - half, to = duration is { } d2 ? start + d2 - half : double.PositiveInfinity;
         // Frames before the start are decoded and dropped: exact on every container, unlike
-        // seeking, and cheap (under a millisecond a frame at driver sizes).
-        int yielded = 0;
+        // seeking, and cheap (under a millisecond a frame at driver sizes; grabbed, not retrieved).
+        int yielded = 0, inPart = 0;
         double previous = double.NegativeInfinity;
         for (int i = 0; ; i++)
         {
-            var m = new Mat();
             bool ok;
-            try { ok = _cap.Read(m) && !m.Empty(); }
+            try { ok = _cap.Grab(); }
             catch (OpenCVException) { ok = false; }
             if (!ok)
             {
-                m.Dispose();
-                if (yielded == 0) throw new VivifyException(Path, start > half ? $"no frame could be decoded at {start:0.##} s (the video is {FrameCountHint / Fps:0.##} s long)" : "no frame could be decoded (empty or corrupt video)");
+                if (yielded == 0 && inPart == 0) throw new VivifyException(Path, start > half ? $"no frame could be decoded at {start:0.##} s (the video is {FrameCountHint / Fps:0.##} s long)" : "no frame could be decoded (empty or corrupt video)");
                 DecodeStoppedEarly = FrameCountHint > 0 && i < FrameCountHint - 1;
                 yield break;
             }
@@ -81,8 +81,19 @@ public sealed class VideoReader : IDisposable
             if (!(t > previous)) t = i == 0 ? 0 : previous + 1 / Fps;
             previous = t;
             bool onGrid = Math.Abs(t - i / Fps) <= 0.25 / Fps;
-            if (onGrid ? i < first : t < from) { m.Dispose(); continue; }
-            if (onGrid ? i >= end : t >= to) { m.Dispose(); yield break; }
+            if (onGrid ? i < first : t < from) continue;
+            if (onGrid ? i >= end : t >= to) yield break;
+            if (inPart++ < skip) continue;
+            var m = new Mat();
+            try { ok = _cap.Retrieve(m) && !m.Empty(); }
+            catch (OpenCVException) { ok = false; }
+            if (!ok)
+            {
+                m.Dispose();
+                if (yielded == 0) throw new VivifyException(Path, "no frame could be decoded (empty or corrupt video)");
+                DecodeStoppedEarly = FrameCountHint > 0 && i < FrameCountHint - 1;
+                yield break;
+            }
             if (m.Channels() != 3)
             {
                 var bgr = new Mat();
