@@ -8,7 +8,7 @@
 //   GET  /api/portraits/{id}/files/{name}  a clip (MP4, range requests) or the still
 //   GET  /vendor/face-api/...        face-api's browser bundle and models (from npm, no CDN)
 // Errors: JSON {error} with 400 (empty, no file), 413 (too many bytes or pixels), 415 (not a
-// JPEG, PNG, WebP or AVIF by content), 422 (no usable face), 404; pages outside /api get a short HTML page.
+// JPEG, PNG, WebP, AVIF or HEIC by content), 422 (no usable face), 404; pages outside /api get a short HTML page.
 // Requires: a data folder it may write (default data/web in the repository). Guarantees: writes
 // only under it, at names made from the upload's SHA-256 (never the user's file name); an upload
 // is checked (size, format by content, pixel count from the header, a face) before it is kept.
@@ -176,7 +176,7 @@ public static class VivifyWebApp
             bytes = ms.ToArray();
         }
         var info = ImageSniffer.Sniff(bytes);
-        if (info is null) return Error(415, "not a JPEG, PNG, WebP or AVIF image (judged by its content, not its name)");
+        if (info is null) return Error(415, "not a JPEG, PNG, WebP, AVIF or HEIC image (judged by its content, not its name)");
         if (info.Pixels > opt.MaxPixels)
             return Error(413, $"the image is {info.Width}x{info.Height} = {info.Pixels / 1e6:0.#} megapixels; the limit is {opt.MaxPixels / 1e6:0.#} megapixels");
         var id = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();

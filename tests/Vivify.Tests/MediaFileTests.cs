@@ -180,6 +180,7 @@ public class MediaFileTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Equal(0, p.ExitCode);
         }
         Assert.Equal(MediaKind.Image, MediaFile.Probe(heic));
+        Assert.Equal(new ImageSniffer.Info("heic", ".heic", 540, 720), ImageSniffer.Sniff(File.ReadAllBytes(heic)));
         using var fromHeic = MediaFile.LoadImage(heic);
         AssertReadsAs(fromHeic, want, "the JPEG (read from HEIC)");
         // a damaged one (the header and nothing else) is named, as the user's file

@@ -94,7 +94,7 @@ public sealed class WebApiTests : IAsyncLifetime
     {
         var (status, body) = await Upload("just some text, not a photo"u8.ToArray(), "portrait.jpg");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
-        Assert.Contains("not a JPEG, PNG, WebP or AVIF", ErrorOf(body));
+        Assert.Contains("not a JPEG, PNG, WebP, AVIF or HEIC", ErrorOf(body));
         // a real video under an image's name is not an image either
         (status, _) = await Upload(File.ReadAllBytes(TestData.Sample("cap13_edit2.mp4"))[..100_000], "portrait.png", "image/png");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
@@ -138,6 +138,34 @@ public sealed class WebApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Contains("2600x2000", ErrorOf(body));
         (status, body) = await Upload(File.ReadAllBytes(wall), "wall.avif", "image/avif");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("no face found", ErrorOf(body));
+        Assert.Empty(DataFiles());
+    }
+
+    /// <summary>
+    /// A HEIC upload (a photo from an iPhone or a Mac, which desktop browsers send as it is) is taken the same way: its
+    /// size read from its header refuses one over the pixel limit before anything decodes, and one within it is decoded
+    /// (by libheif's heif-convert) and checked for a face. Made by libheif's encoder, which the set-up installs with it.
+    /// </summary>
+    [Fact]
+    public async Task A_heic_upload_is_judged_like_the_others()
+    {
+        var dir = CliRunner.TempDir();
+        string wallPng = Path.Combine(dir, "wall.png"), bigPng = Path.Combine(dir, "big.png"), wall = Path.Combine(dir, "wall.heic"), big = Path.Combine(dir, "big.heic");
+        CliRunner.Ffmpeg($"-f lavfi -i color=c=0xb4bec8:s=400x300 -frames:v 1 \"{wallPng}\"");
+        CliRunner.Ffmpeg($"-f lavfi -i color=c=0xb4bec8:s=2600x2000 -frames:v 1 \"{bigPng}\"");
+        foreach (var (png, heic) in new[] { (wallPng, wall), (bigPng, big) })
+            using (var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("heif-enc") { ArgumentList = { "-q", "50", png, "-o", heic }, RedirectStandardOutput = true, UseShellExecute = false })!)
+            {
+                p.StandardOutput.ReadToEnd(); p.WaitForExit();
+                Assert.Equal(0, p.ExitCode);
+            }
+        Assert.Equal(new Vivify.Media.ImageSniffer.Info("heic", ".heic", 2600, 2000), Vivify.Media.ImageSniffer.Sniff(File.ReadAllBytes(big)));
+        var (status, body) = await Upload(File.ReadAllBytes(big), "IMG_0001.HEIC", "image/heic");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Contains("2600x2000", ErrorOf(body));
+        (status, body) = await Upload(File.ReadAllBytes(wall), "IMG_0002.HEIC", "image/heic");
         Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
         Assert.Contains("no face found", ErrorOf(body));
         Assert.Empty(DataFiles());

@@ -166,7 +166,7 @@ async function main() {
   await page.click('#send');
   await page.waitForSelector('#error:not([hidden])', { timeout: 10000 });
   const msg = await page.textContent('#error');
-  check('a text file named .jpg gets a clear error on the page', /not a JPEG, PNG, WebP or AVIF/.test(msg), msg);
+  check('a text file named .jpg gets a clear error on the page', /not a JPEG, PNG, WebP, AVIF or HEIC/.test(msg), msg);
   await page.screenshot({ path: join(out, '7-error.png') });
 }
 

@@ -1,5 +1,6 @@
 // ImageSniffer: tells an image's format and pixel size from its first bytes, before anything
-// decodes it: JPEG (SOF marker), PNG (IHDR), WebP (VP8, VP8L, VP8X); and whether its format can
+// decodes it: JPEG (SOF marker), PNG (IHDR), WebP (VP8, VP8L, VP8X), AVIF and HEIC (their 'ftyp'
+// brands, the largest 'ispe' extent); and whether its format can
 // carry an alpha channel (PNG, WebP, TIFF). The file name and a declared content type are never
 // trusted (the web app's uploads; MediaFile's size limit and alpha check).
 // Guarantees: never decodes pixels and never reads past the buffer; null for anything else (or
@@ -19,7 +20,7 @@ public static class ImageSniffer
             return Sized("png", ".png", BigEndian32(b[16..]), BigEndian32(b[20..]));
         if (b.Length >= 4 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return Jpeg(b);
         if (b.Length >= 30 && IsWebP(b)) return WebP(b);
-        if (b.Length >= 16 && b[4..8].SequenceEqual("ftyp"u8)) return Avif(b);
+        if (b.Length >= 16 && b[4..8].SequenceEqual("ftyp"u8)) return Heif(b);
         return null;
     }
 
@@ -35,13 +36,20 @@ public static class ImageSniffer
         return [.. brands];
     }
 
-    /// <summary>An AVIF's size: the largest image spatial extent ('ispe', in meta/iprp/ipco) of a file whose 'ftyp'
-    /// brands say AVIF; null for other ISO files (a video, a HEIC) or where the boxes are not within the bytes given.</summary>
-    private static Info? Avif(ReadOnlySpan<byte> b)
+    /// <summary>The brands that say HEIC, a still in HEIF coded with HEVC (an iPhone's photo): one of them is among any such
+    /// file's brands, which may also hold the general 'mif1'.</summary>
+    internal static readonly string[] HeicBrands = ["heic", "heix", "heim", "heis"];
+
+    /// <summary>An AVIF's or a HEIC's size: the largest image spatial extent ('ispe', in meta/iprp/ipco) of a file whose
+    /// 'ftyp' brands say AVIF, else HEIC (a grid's whole picture is larger than its tiles); null for other ISO files (a
+    /// video) or where the boxes are not within the bytes given.</summary>
+    private static Info? Heif(ReadOnlySpan<byte> b)
     {
         long ftyp = BigEndian32(b);
         if (ftyp < 16 || ftyp > b.Length) return null;
-        if (!IsoBrands(b).Any(x => x is "avif" or "avis")) return null;
+        var brands = IsoBrands(b);
+        bool avif = brands.Any(x => x is "avif" or "avis");
+        if (!avif && !brands.Any(HeicBrands.Contains)) return null;
         long w = 0, h = 0;
         void Walk(ReadOnlySpan<byte> box, int depth)
         {
@@ -62,7 +70,7 @@ public static class ImageSniffer
             }
         }
         Walk(b[(int)ftyp..], 0);
-        return Sized("avif", ".avif", w, h);
+        return avif ? Sized("avif", ".avif", w, h) : Sized("heic", ".heic", w, h);
     }
 
     /// <summary>PNG, WebP or TIFF by their first bytes: the formats that can carry an alpha channel.</summary>

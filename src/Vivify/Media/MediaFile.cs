@@ -57,7 +57,7 @@ public static class MediaFile
         var head = Head(path);
         bool opencv = Cv2.HaveImageReader(path);
         var foreign = opencv ? null : ForeignStill(head);
-        if (!opencv && foreign is null) throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP, TIFF or AVIF)");
+        if (!opencv && foreign is null) throw new VivifyException(path, "not an image format that can be read (use JPEG, PNG, WebP, BMP, TIFF, AVIF, JPEG XL or HEIC)");
         // the size from the header, before anything decodes (a still OpenCV does not read is only sniffed)
         var (w, h) = opencv ? ImageSize(path, head) : ImageSniffer.Sniff(head) is { } info ? (info.Width, info.Height) : (0, 0);
         if (w > 0 && (long)w * h > maxPixels) throw PixelLimit(path, w, h, maxPixels, fromHeader: true);
@@ -194,7 +194,7 @@ public static class MediaFile
         if (h.Length >= 2 && h[0] == 0xFF && h[1] == 0x0A) return "JPEG XL";
         if (h.Length >= 12 && h[..12].SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0, 0x0C, (byte)'J', (byte)'X', (byte)'L', (byte)' ', 0x0D, 0x0A, 0x87, 0x0A])) return "JPEG XL";
         var brands = ImageSniffer.IsoBrands(h);
-        return brands.Any(b => b is "avif" or "avis") ? "AVIF" : brands.Any(b => b is "heic" or "heix" or "heim" or "heis") ? "HEIC" : null;
+        return brands.Any(b => b is "avif" or "avis") ? "AVIF" : brands.Any(ImageSniffer.HeicBrands.Contains) ? "HEIC" : null;
     }
 
     /// <summary>The error for an image over the pixel limit: its size as the header gives it, or as decoded.</summary>
