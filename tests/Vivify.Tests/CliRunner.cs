@@ -51,6 +51,14 @@ public static class CliRunner
         Xunit.Assert.Equal(0, p.ExitCode);
     }
 
+    /// <summary>A HEIC of <paramref name="input"/> made by libheif's encoder (Debian's libheif-examples, which the set-up installs).</summary>
+    public static void HeifEnc(string input, string output, int quality)
+    {
+        using var p = Process.Start(new ProcessStartInfo("heif-enc") { ArgumentList = { "-q", $"{quality}", input, "-o", output }, RedirectStandardOutput = true, UseShellExecute = false })!;
+        p.StandardOutput.ReadToEnd(); p.WaitForExit();
+        Xunit.Assert.Equal(0, p.ExitCode);
+    }
+
     /// <summary>A one-second, 10-frame video of a test pattern: a video without a face.</summary>
     public static string NoFaceClip(string dir)
     {

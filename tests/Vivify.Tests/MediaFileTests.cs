@@ -174,11 +174,7 @@ public class MediaFileTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // an iPhone's HEIC, made by libheif's encoder (installed by the set-up with its decoder)
         var heic = Path.Combine(dir, "photo.heic");
-        using (var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("heif-enc") { ArgumentList = { "-q", "90", jpeg, "-o", heic }, RedirectStandardOutput = true, UseShellExecute = false })!)
-        {
-            p.StandardOutput.ReadToEnd(); p.WaitForExit();
-            Assert.Equal(0, p.ExitCode);
-        }
+        CliRunner.HeifEnc(jpeg, heic, 90);
         Assert.Equal(MediaKind.Image, MediaFile.Probe(heic));
         Assert.Equal(new ImageSniffer.Info("heic", ".heic", 540, 720), ImageSniffer.Sniff(File.ReadAllBytes(heic)));
         using var fromHeic = MediaFile.LoadImage(heic);
