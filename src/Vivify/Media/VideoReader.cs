@@ -65,6 +65,9 @@ public sealed class VideoReader : IDisposable
         // seeking, and cheap (under a millisecond a frame at driver sizes; grabbed, not retrieved).
         int yielded = 0, inPart = 0;
         double previous = double.NegativeInfinity;
+        VivifyException NoFrame() => new(Path, start > half
+            ? $"no frame could be decoded at {start:0.##} s (the video is {FrameCountHint / Fps:0.##} s long)"
+            : "no frame could be decoded (empty or corrupt video)");
         for (int i = 0; ; i++)
         {
             bool ok;
@@ -72,7 +75,7 @@ public sealed class VideoReader : IDisposable
             catch (OpenCVException) { ok = false; }
             if (!ok)
             {
-                if (yielded == 0 && inPart == 0) throw new VivifyException(Path, start > half ? $"no frame could be decoded at {start:0.##} s (the video is {FrameCountHint / Fps:0.##} s long)" : "no frame could be decoded (empty or corrupt video)");
+                if (yielded == 0 && inPart == 0) throw NoFrame();
                 DecodeStoppedEarly = FrameCountHint > 0 && i < FrameCountHint - 1;
                 yield break;
             }
@@ -90,7 +93,7 @@ public sealed class VideoReader : IDisposable
             if (!ok)
             {
                 m.Dispose();
-                if (yielded == 0) throw new VivifyException(Path, "no frame could be decoded (empty or corrupt video)");
+                if (yielded == 0) throw NoFrame();
                 DecodeStoppedEarly = FrameCountHint > 0 && i < FrameCountHint - 1;
                 yield break;
             }
