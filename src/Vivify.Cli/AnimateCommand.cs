@@ -18,7 +18,7 @@ internal static class AnimateCommand
         var output = new Option<string>("--output", "-o") { Description = "OUT.mp4, OUT.gif, OUT.webp, or a folder (ending in /) for PNG frames.", Required = true };
         var noAudio = new Option<bool>("--no-audio") { Description = "Leave the driver's sound out of an MP4 (by default the part animated keeps it)." };
         var maxSide = new Option<int?>("--max-side") { Description = $"Scale the portrait down (area averaging) so that its longer side is at most this many pixels (at least {MinMaxSide}) before animating: a smaller output, made faster (default: the portrait's full resolution)." };
-        var driverFace = new Option<int>("--driver-face") { Description = "Which face of a driver showing several people follows (0 = the largest where a face is first found).", DefaultValueFactory = _ => 0 };
+        var driverFace = DriverFaceOption();
         var o = new CommonOptions();
         var cmd = new Command("animate", "Animate a portrait with the expressions and head motion of a driving video.") { portrait, driver, output };
         o.AddTo(cmd);
@@ -27,6 +27,17 @@ internal static class AnimateCommand
         cmd.Options.Add(driverFace);
         cmd.SetAction(r => Run(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(output)!, o.Read(r), r.GetValue(o.Quiet), !r.GetValue(noAudio), r.GetValue(maxSide), r.GetValue(driverFace)));
         return cmd;
+    }
+
+    /// <summary>--driver-face (animate and eval cross): which person of a driver showing several the tracker follows.</summary>
+    internal static Option<int> DriverFaceOption() =>
+        new("--driver-face") { Description = "Which face of a driver showing several people follows (0 = the largest where a face is first found).", DefaultValueFactory = _ => 0 };
+
+    /// <summary>The driver's options for <paramref name="opt"/>, following face <paramref name="driverFace"/> (checked).</summary>
+    internal static DriverTrack.Options DriverOptions(AnimationOptions opt, int driverFace)
+    {
+        if (driverFace < 0) throw new VivifyException(null, "--driver-face must be 0 or more");
+        return DriverTrack.Options.For(opt) with { FaceIndex = driverFace };
     }
 
     /// <summary>Options shared by animate and eval.</summary>
@@ -70,7 +81,7 @@ internal static class AnimateCommand
 
     private static int Run(string portraitPath, string driverPath, string outPath, AnimationOptions opt, bool quiet, bool keepAudio, int? maxSide, int driverFace)
     {
-        if (driverFace < 0) throw new VivifyException(null, "--driver-face must be 0 or more");
+        var driverOptions = DriverOptions(opt, driverFace);
         if (opt.Start < 0) throw new VivifyException(null, "--start must be 0 or more");
         if (maxSide < MinMaxSide) throw new VivifyException(null, $"--max-side must be at least {MinMaxSide}");
         if (opt.Duration is <= 0) throw new VivifyException(null, "--duration must be more than 0");
@@ -87,7 +98,7 @@ internal static class AnimateCommand
         int expected = EstimateFrames(driverPath, opt);
         // the portrait is analysed before the driver is tracked: a portrait without a usable face is refused at once
         using var animator = progress.Run("tracking driver", expected, report =>
-            PortraitAnimator.Open(portrait, portraitPath, driverPath, detector, opt, DriverTrack.Options.For(opt) with { FaceIndex = driverFace }, report));
+            PortraitAnimator.Open(portrait, portraitPath, driverPath, detector, opt, driverOptions, report));
         var driver = animator.Driver;
         if (!quiet)
         {

@@ -24,20 +24,23 @@ internal static class EvalCommand
         var portrait = new Option<string>("--portrait", "-p") { Description = "The portrait to animate.", Required = true };
         var driver = new Option<string>("--driver", "-d") { Description = "The driving video.", Required = true };
         var json2 = new Option<string?>("--json") { Description = "Write the scores here." };
+        var driverFace = AnimateCommand.DriverFaceOption();
         var o2 = new AnimateCommand.CommonOptions();
         var cross = new Command("cross", "Cross-reenactment: does the animated portrait's landmark motion follow the driver's (correlation, gain; overall, brow raise, mouth opening)?") { portrait, driver, json2 };
         o2.AddTo(cross);
-        cross.SetAction(r => RunCross(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(json2), o2.Read(r)));
+        cross.Options.Add(driverFace);
+        cross.SetAction(r => RunCross(r.GetValue(portrait)!, r.GetValue(driver)!, r.GetValue(json2), o2.Read(r), r.GetValue(driverFace)));
         return new Command("eval", "Measure Vivify against ground truth.") { self, cross };
     }
 
-    private static int RunCross(string portraitPath, string driverPath, string? jsonPath, Vivify.Animation.AnimationOptions opt)
+    private static int RunCross(string portraitPath, string driverPath, string? jsonPath, Vivify.Animation.AnimationOptions opt, int driverFace)
     {
+        var driverOptions = AnimateCommand.DriverOptions(opt, driverFace);
         if (jsonPath is not null) LandmarksCommand.CheckOutputPath(jsonPath, null);
         using var portrait = MediaFile.LoadImage(portraitPath, opt.MaxPixels);
         if (MediaFile.Probe(driverPath) != MediaKind.Video) throw MediaFile.NotAVideo(driverPath, "the driver");
         using var detector = new FaceDetector();
-        var r = CrossReenactment.Run(portraitPath, portrait, driverPath, opt, detector);
+        var r = CrossReenactment.Run(portraitPath, portrait, driverPath, opt, detector, driverOptions: driverOptions);
         Console.WriteLine($"cross-reenactment: {Path.GetFileName(portraitPath)} driven by {Path.GetFileName(driverPath)} ({r.Frames} frames; driver brow range {r.DriverBrowRange:0.000} IOD, mouth range {r.DriverMouthRange:0.000} IOD)");
         Console.WriteLine($"{"",-14} {"per frame",-18} {"tracked",-18} | {"engine vs itself",-18} {"tracked",-18}");
         Console.WriteLine($"{"",-14} {"correlation  gain",-18} {"correlation  gain",-18} | {"correlation  gain",-18} {"correlation  gain",-18}");

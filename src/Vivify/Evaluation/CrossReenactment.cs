@@ -62,9 +62,9 @@ public sealed record CrossReenactmentResult(string Portrait, string Driver, int 
 public static class CrossReenactment
 {
     public static CrossReenactmentResult Run(string portraitPath, Mat portrait, string driverPath, AnimationOptions options, FaceDetector detector,
-        Action<int>? progress = null)
+        Action<int>? progress = null, DriverTrack.Options? driverOptions = null)
     {
-        var driver = DriverTrack.Analyse(driverPath, detector, DriverTrack.Options.For(options));
+        var driver = DriverTrack.Analyse(driverPath, detector, driverOptions ?? DriverTrack.Options.For(options));
         using var animator = new PortraitAnimator(portrait, portraitPath, driver, detector, options);
         var outLm = new List<PointD[]>(); var drvLm = new List<PointD[]>(); var keep = new List<bool>(); var cmdLm = new List<PointD[]>();
         var paintedLm = new List<PointD[]>(); var enlargedLm = new List<PointD[]>();
