@@ -36,6 +36,9 @@ public static class ImageSniffer
         return [.. brands];
     }
 
+    /// <summary>The brands that say AVIF (a still, or an image sequence).</summary>
+    internal static readonly string[] AvifBrands = ["avif", "avis"];
+
     /// <summary>The brands that say HEIC, a still in HEIF coded with HEVC (an iPhone's photo): one of them is among any such
     /// file's brands, which may also hold the general 'mif1'.</summary>
     internal static readonly string[] HeicBrands = ["heic", "heix", "heim", "heis"];
@@ -48,7 +51,7 @@ public static class ImageSniffer
         long ftyp = BigEndian32(b);
         if (ftyp < 16 || ftyp > b.Length) return null;
         var brands = IsoBrands(b);
-        bool avif = brands.Any(x => x is "avif" or "avis");
+        bool avif = brands.Any(AvifBrands.Contains);
         if (!avif && !brands.Any(HeicBrands.Contains)) return null;
         long w = 0, h = 0;
         void Walk(ReadOnlySpan<byte> box, int depth)

@@ -194,7 +194,7 @@ public static class MediaFile
         if (h.Length >= 2 && h[0] == 0xFF && h[1] == 0x0A) return "JPEG XL";
         if (h.Length >= 12 && h[..12].SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0, 0x0C, (byte)'J', (byte)'X', (byte)'L', (byte)' ', 0x0D, 0x0A, 0x87, 0x0A])) return "JPEG XL";
         var brands = ImageSniffer.IsoBrands(h);
-        return brands.Any(b => b is "avif" or "avis") ? "AVIF" : brands.Any(ImageSniffer.HeicBrands.Contains) ? "HEIC" : null;
+        return brands.Any(ImageSniffer.AvifBrands.Contains) ? "AVIF" : brands.Any(ImageSniffer.HeicBrands.Contains) ? "HEIC" : null;
     }
 
     /// <summary>The error for an image over the pixel limit: its size as the header gives it, or as decoded.</summary>
@@ -202,13 +202,14 @@ public static class MediaFile
         ? $"image is about {w}x{h} = {w * h / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)"
         : $"image is {w}x{h}, above the limit of {maxPixels / 1e6:0.#} megapixels (raise it with --max-pixels)");
 
-    /// <summary>Runs a decoding program on the user's file: its standard output copied into <paramref name="output"/>
-    /// (or drained), its standard error returned; <paramref name="missing"/> is the error where the program is not
-    /// installed. Returns the exit code.</summary>
     /// <summary>How long a decoding program may take over one still before it is stopped: a damaged or hostile file must
     /// not hang the command (a 100-megapixel AVIF decodes in a few seconds).</summary>
     internal static readonly TimeSpan DecoderTimeout = TimeSpan.FromSeconds(120);
 
+    /// <summary>Runs a decoding program on the user's file: its standard output copied into <paramref name="output"/>
+    /// (or drained), its standard error returned; <paramref name="missing"/> is the error where the program is not
+    /// installed, and one that runs past <paramref name="timeout"/> (DecoderTimeout) is stopped and named. Returns the
+    /// exit code.</summary>
     internal static int RunDecoder(string path, string program, IEnumerable<string> args, string missing, Stream? output, out string err,
         TimeSpan? timeout = null)
     {
