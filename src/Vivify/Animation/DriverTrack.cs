@@ -49,12 +49,15 @@ public sealed class DriverTrack
     public int FrameCount => Landmarks.Count;
     public int BridgedFrames => Status.Count(s => s == TrackStatus.Bridged);
 
+    /// <summary>The whole factor the video is scaled down by (1 / Scale).</summary>
+    private int ScaleFactor => Math.Max(1, (int)Math.Round(1 / Scale));
+
     /// <summary>Decodes frame i of the analysed part again (the caller disposes it).</summary>
     public Mat ReadFrame(int i)
     {
         using var reader = new VideoReader(Path);
-        // the frames before it decoded but neither converted nor scaled
-        foreach (var vf in reader.Frames(Start, Duration, skip: i)) return Scaled(vf, Scale).Image;
+        // the frames before it decoded but not converted to pictures
+        foreach (var vf in reader.ScaledFrames(ScaleFactor, Start, Duration, skip: i)) return vf.Image;
         throw new VivifyException(Path, $"frame {i} of the analysed part could not be decoded again");
     }
 
@@ -62,31 +65,47 @@ public sealed class DriverTrack
     public IEnumerable<VideoFrame> ReadFrames()
     {
         using var reader = new VideoReader(Path);
-        foreach (var vf in reader.Frames(Start, Duration)) yield return Scaled(vf, Scale);
+        foreach (var vf in reader.ScaledFrames(ScaleFactor, Start, Duration)) yield return vf;
     }
 
     /// <summary>The whole factor a large video is scaled down by: at most <paramref name="most"/>, less where the face
-    /// (the one the tracker follows, found on the part's first frame at the most reduced size) would be left with fewer
-    /// than Options.MinWorkingIod pixels between the eyes; <paramref name="most"/> where no face is found there.</summary>
-    private static int Factor(Mat first, int most, FaceDetector detector, Options opt)
+    /// (the one the tracker follows, found on the part's first frame scaled down by <paramref name="most"/>, given as
+    /// <paramref name="reduced"/>) would be left with fewer than Options.MinWorkingIod pixels between the eyes;
+    /// <paramref name="most"/> where no face is found there.</summary>
+    private static int Factor(Mat reduced, int most, FaceDetector detector, Options opt)
     {
-        using var small = new Mat();
-        Cv2.Resize(first, small, new Size(Math.Max(1, first.Width / most), Math.Max(1, first.Height / most)), 0, 0, InterpolationFlags.Area);
-        var faces = detector.Detect(small);
+        var faces = detector.Detect(reduced);
         if (faces.Count == 0) return most;
         double iod = most * FaceLandmarks.InterOcularDistance(faces[Math.Min(opt.FaceIndex, faces.Count - 1)].Landmarks);
         return Math.Clamp((int)Math.Floor(iod / opt.MinWorkingIod), 1, most);
     }
 
-    /// <summary>The frame scaled down by <paramref name="scale"/> (area averaging); the same frame when it is 1.</summary>
-    private static VideoFrame Scaled(VideoFrame vf, double scale)
+    /// <summary>The part's frames as analysed: a large video's scaled down by the factor Factor finds on its first
+    /// frame (read at the most reduced size; the part read again at a smaller factor where the face needs one).</summary>
+    private static IEnumerable<VideoFrame> PartFrames(VideoReader reader, int most, FaceDetector detector, Options opt, Action<int> factorFound)
     {
-        if (scale >= 1) return vf;
-        var small = new Mat();
-        Cv2.Resize(vf.Image, small, new Size(Math.Max(1, (int)Math.Round(vf.Image.Width * scale)), Math.Max(1, (int)Math.Round(vf.Image.Height * scale))),
-            0, 0, InterpolationFlags.Area);
-        vf.Dispose();
-        return vf with { Image = small };
+        if (most == 1)
+        {
+            factorFound(1);
+            foreach (var vf in reader.Frames(opt.Start, opt.Duration)) yield return vf;
+            yield break;
+        }
+        int factor = most;
+        bool first = true;
+        foreach (var vf in reader.ScaledFrames(most, opt.Start, opt.Duration))
+        {
+            if (first)
+            {
+                first = false;
+                factor = Factor(vf.Image, most, detector, opt);
+                factorFound(factor);
+                if (factor != most) { vf.Dispose(); break; }
+            }
+            yield return vf;
+        }
+        if (factor == most) yield break;
+        using var again = new VideoReader(reader.Path);
+        foreach (var vf in again.ScaledFrames(factor, opt.Start, opt.Duration)) yield return vf;
     }
 
     public sealed record Options
@@ -165,7 +184,7 @@ public sealed class DriverTrack
         // by a whole factor (OpenCV's area averaging has a fast path for it): 1440x1080 -> 720x540, 4K -> 1280x720,
         // decided on the part's first frame: a smaller factor where the face would be left too small
         int most = Math.Max(1, (int)Math.Ceiling((double)Math.Max(reader.Width, reader.Height) / opt.MaxSide));
-        double? scale = most == 1 ? 1 : null;
+        int factor = 1;
         var tracker = new FaceTracker(detector, reader.Fps, new FaceTrackerOptions { FaceIndex = opt.FaceIndex });
         var landmarks = new List<PointD[]>();
         var status = new List<TrackStatus>();
@@ -208,11 +227,10 @@ public sealed class DriverTrack
         }
         try
         {
-            foreach (var f in tracker.Track(reader.Frames(opt.Start, opt.Duration).Select(vf =>
+            foreach (var f in tracker.Track(PartFrames(reader, most, detector, opt, found => factor = found).Select(vf =>
             {
                 times.Add(vf.Seconds);
-                scale ??= 1.0 / Factor(vf.Image, most, detector, opt);
-                return Scaled(vf, scale.Value);
+                return vf;
             })))
             {
                 using (f)
@@ -294,8 +312,8 @@ public sealed class DriverTrack
             if (alive[k] && traj[k].Count == landmarks.Count) points.Add([.. traj[k]]);
         return new DriverTrack
         {
-            Path = path, Fps = reader.Fps, Start = opt.Start, Duration = opt.Duration, Scale = scale ?? 1,
-            Width = scale < 1 ? (int)Math.Round(reader.Width * scale.Value) : reader.Width, Height = scale < 1 ? (int)Math.Round(reader.Height * scale.Value) : reader.Height,
+            Path = path, Fps = reader.Fps, Start = opt.Start, Duration = opt.Duration, Scale = 1.0 / factor,
+            Width = reader.ScaledSize(factor).Width, Height = reader.ScaledSize(factor).Height,
             Landmarks = landmarks, Status = status, Points = points, Times = times.Count == landmarks.Count ? times : [],
             RawEyeOpenings = rawEyes.Count == landmarks.Count ? rawEyes : [],
             FacesAtStart = tracker.FirstFaceCount,
