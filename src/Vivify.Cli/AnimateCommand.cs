@@ -2,6 +2,7 @@
 // OUT's extension picks the format: .mp4 (H.264, with the driver's sound for the part animated
 // unless --no-audio), .gif, .webp, or a folder of PNGs.
 using System.CommandLine;
+using System.Globalization;
 using OpenCvSharp;
 using Vivify.Animation;
 using Vivify.Faces;
@@ -106,6 +107,9 @@ internal static class AnimateCommand
                 Console.Error.WriteLine($"vivify: {portraitPath}: {animator.PortraitFaceCount} faces found; animating the largest (choose another with --face N)");
             if (driver.FacesAtStart > 1 && driverFace == 0)
                 Console.Error.WriteLine($"vivify: {driverPath}: {driver.FacesAtStart} faces where a face is first found; following the largest (choose another with --driver-face N)");
+            if (driver.BrokeOff)
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"vivify: {driverPath}: the video breaks off at {(driver.Times.Count > 0 ? driver.Times[^1] : driver.Start + driver.FrameCount / driver.Fps):0.0} s of the {driver.AnnouncedFrames / driver.Fps:0.0} s it announces (a damaged or unfinished file?); animating the {driver.FrameCount} frames up to there"));
             if (driver.BridgedFrames > 0)
                 Console.Error.WriteLine($"vivify: {driverPath}: the face was lost on {driver.BridgedFrames} of {driver.FrameCount} frames; they were bridged from their neighbours");
         }

@@ -111,6 +111,29 @@ public class AnimateCommandTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A driver cut short (an unfinished download: franck.mp4 4 s from 20 s, index first, its last 45% of bytes gone) is
+    /// animated up to where it breaks off, and the user is told where that is against the length it announces.
+    /// </summary>
+    [Fact]
+    public void ADriverThatBreaksOffIsAnimatedUpToTheBreakAndSaysSo()
+    {
+        var dir = CliRunner.TempDir();
+        string whole = Path.Combine(dir, "whole.mp4"), cut = Path.Combine(dir, "cut.mp4"), frames = Path.Combine(dir, "frames") + "/";
+        CliRunner.Ffmpeg($"-ss 20 -t 4 -i \"{TestData.Sample("franck.mp4")}\" -an -c:v libx264 -pix_fmt yuv420p -movflags +faststart \"{whole}\"");
+        var bytes = File.ReadAllBytes(whole);
+        File.WriteAllBytes(cut, bytes[..(int)(bytes.Length * 0.55)]);
+        var r = CliRunner.Run("animate", "--portrait", Portrait, "--driver", cut, "-o", frames);
+        output.WriteLine(r.StdErr);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var m = System.Text.RegularExpressions.Regex.Match(r.StdErr, @"breaks off at ([\d.]+) s of the 4\.0 s it announces .*animating the (\d+) frames");
+        Assert.True(m.Success, r.StdErr);
+        int n = int.Parse(m.Groups[2].Value);
+        Assert.InRange(n, 24, 90);                                                      // of 96
+        Assert.Equal(n, Directory.GetFiles(frames, "*.png").Length);
+        Assert.InRange(double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), (n - 2) / 24.0, n / 24.0);
+    }
+
+    /// <summary>
     /// A phone-like driver that dropped frames: franck.mp4 (4 s from 20 s, 24 fps) without frames 20-40, so 75 frames
     /// announced at their average rate of 18.75 fps. Written one for one at that rate the clip would play slowly and its
     /// motion and sound drift apart; it is written at 24 fps, 96 frames (4 s), frame 19 held over the gap.

@@ -46,6 +46,11 @@ public sealed class DriverTrack
     public IReadOnlyList<(double Left, double Right)> RawEyeOpenings { get; init; } = [];
     /// <summary>Faces the detector found where the face was first found; Options.FaceIndex chose among them (0 the largest).</summary>
     public int FacesAtStart { get; init; } = 1;
+    /// <summary>Whether the video broke off before the frame count its container announces (a damaged or unfinished
+    /// file): the frames up to the break are the clip (VideoReader.DecodeStoppedEarly).</summary>
+    public bool BrokeOff { get; init; }
+    /// <summary>The frame count the container announces for the whole video (0 when it gives none).</summary>
+    public int AnnouncedFrames { get; init; }
     public int FrameCount => Landmarks.Count;
     public int BridgedFrames => Status.Count(s => s == TrackStatus.Bridged);
 
@@ -82,12 +87,14 @@ public sealed class DriverTrack
 
     /// <summary>The part's frames as analysed: a large video's scaled down by the factor Factor finds on its first
     /// frame (read at the most reduced size; the part read again at a smaller factor where the face needs one).</summary>
-    private static IEnumerable<VideoFrame> PartFrames(VideoReader reader, int most, FaceDetector detector, Options opt, Action<int> factorFound)
+    private static IEnumerable<VideoFrame> PartFrames(VideoReader reader, int most, FaceDetector detector, Options opt, Action<int> factorFound,
+        Action<bool> brokeOff)
     {
         if (most == 1)
         {
             factorFound(1);
             foreach (var vf in reader.Frames(opt.Start, opt.Duration)) yield return vf;
+            brokeOff(reader.DecodeStoppedEarly);
             yield break;
         }
         int factor = most;
@@ -103,9 +110,10 @@ public sealed class DriverTrack
             }
             yield return vf;
         }
-        if (factor == most) yield break;
+        if (factor == most) { brokeOff(reader.DecodeStoppedEarly); yield break; }
         using var again = new VideoReader(reader.Path);
         foreach (var vf in again.ScaledFrames(factor, opt.Start, opt.Duration)) yield return vf;
+        brokeOff(again.DecodeStoppedEarly);
     }
 
     public sealed record Options
@@ -185,6 +193,7 @@ public sealed class DriverTrack
         // decided on the part's first frame: a smaller factor where the face would be left too small
         int most = Math.Max(1, (int)Math.Ceiling((double)Math.Max(reader.Width, reader.Height) / opt.MaxSide));
         int factor = 1;
+        bool brokeOff = false;
         var tracker = new FaceTracker(detector, reader.Fps, new FaceTrackerOptions { FaceIndex = opt.FaceIndex });
         var landmarks = new List<PointD[]>();
         var status = new List<TrackStatus>();
@@ -227,7 +236,7 @@ public sealed class DriverTrack
         }
         try
         {
-            foreach (var f in tracker.Track(PartFrames(reader, most, detector, opt, found => factor = found).Select(vf =>
+            foreach (var f in tracker.Track(PartFrames(reader, most, detector, opt, found => factor = found, b => brokeOff = b).Select(vf =>
             {
                 times.Add(vf.Seconds);
                 return vf;
@@ -316,7 +325,7 @@ public sealed class DriverTrack
             Width = reader.ScaledSize(factor).Width, Height = reader.ScaledSize(factor).Height,
             Landmarks = landmarks, Status = status, Points = points, Times = times.Count == landmarks.Count ? times : [],
             RawEyeOpenings = rawEyes.Count == landmarks.Count ? rawEyes : [],
-            FacesAtStart = tracker.FirstFaceCount,
+            FacesAtStart = tracker.FirstFaceCount, BrokeOff = brokeOff, AnnouncedFrames = reader.FrameCountHint,
         };
     }
 
