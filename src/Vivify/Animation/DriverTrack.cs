@@ -90,15 +90,8 @@ public sealed class DriverTrack
     private static IEnumerable<VideoFrame> PartFrames(VideoReader reader, int most, FaceDetector detector, Options opt, Action<int> factorFound,
         Action<bool> brokeOff)
     {
-        if (most == 1)
-        {
-            factorFound(1);
-            foreach (var vf in reader.Frames(opt.Start, opt.Duration)) yield return vf;
-            brokeOff(reader.DecodeStoppedEarly);
-            yield break;
-        }
         int factor = most;
-        bool first = true;
+        bool first = most > 1;      // a video that needs no scaling down has no factor to find
         foreach (var vf in reader.ScaledFrames(most, opt.Start, opt.Duration))
         {
             if (first)

@@ -20,7 +20,6 @@ internal sealed partial class FfmpegFramePipe : IDisposable
     private readonly Stream _frames;
     private readonly BlockingCollection<double> _times = new();
     private readonly Task _errors;
-    private readonly Queue<string> _complaints = new();
     private double _timeBase = double.NaN;
     public int Width { get; }
     public int Height { get; }
@@ -67,21 +66,13 @@ internal sealed partial class FfmpegFramePipe : IDisposable
                             ? pts * _timeBase : double.NaN);
                     else if (TimeBaseLine().Match(line) is { Success: true } tb && double.Parse(tb.Groups[2].Value, CultureInfo.InvariantCulture) > 0)
                         _timeBase = double.Parse(tb.Groups[1].Value, CultureInfo.InvariantCulture) / double.Parse(tb.Groups[2].Value, CultureInfo.InvariantCulture);
-                    continue;
                 }
-                // ffmpeg's complaints, for the error where no frame comes (the stream headers are not complaints)
-                if (line.StartsWith(' ') || line.StartsWith("Input #", StringComparison.Ordinal) || line.StartsWith("Output #", StringComparison.Ordinal)
-                    || line.StartsWith("Stream mapping", StringComparison.Ordinal)) continue;
-                lock (_complaints) { _complaints.Enqueue(line); if (_complaints.Count > 4) _complaints.Dequeue(); }
             }
         }
         catch (IOException) { }
         catch (ObjectDisposedException) { }
         finally { _times.CompleteAdding(); }
     }
-
-    /// <summary>ffmpeg's last complaint on its standard error, or "".</summary>
-    public string LastComplaint { get { lock (_complaints) return _complaints.LastOrDefault() ?? ""; } }
 
     /// <summary>Reads the next frame's pixels into <paramref name="buffer"/> (FrameBytes long) and its presentation time
     /// in seconds (ffmpeg's, from the input's start; NaN where it gives none); false at the end of the video or where
