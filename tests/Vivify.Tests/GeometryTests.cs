@@ -45,6 +45,34 @@ public class GeometryTests(ITestOutputHelper output)
         Assert.True(NeutralFrame.Distance(portrait, portrait.Select(turn.Apply).ToArray()) < 1e-9);
     }
 
+    /// <summary>A near tie (within NearTieShare of the closest frame's distance from the portrait's shape) goes to the
+    /// frame whose brows and eyes are most like the driver's typical frames: here one frame with the upper lids raised
+    /// (wide eyes) lies a little closer to audrey's shape than five typical frames with the brows raised, and the
+    /// typical one is chosen; with no tie allowed the wide-eyed one is.</summary>
+    [Fact]
+    public void ANearTieGoesToTheDriversTypicalFrame()
+    {
+        var portrait = Audrey;
+        double iod = FaceLandmarks.InterOcularDistance(portrait);
+        PointD[] Moved(IEnumerable<int> idx, double dy) { var f = (PointD[])portrait.Clone(); foreach (var k in idx) f[k] = f[k] + new PointD(0, -dy); return f; }
+        var wide = Moved([37, 38, 43, 44], 0.05 * iod);
+        double dWide = NeutralFrame.Distance(portrait, wide);
+        // the brows' raise that puts a typical frame half a percent further than the wide-eyed one
+        double b = 0;
+        while (NeutralFrame.Distance(portrait, Moved(Enumerable.Range(17, 10), b)) < dWide * 1.005) b += 0.0005 * iod;
+        var typical = Moved(Enumerable.Range(17, 10), b);
+        double ratio = NeutralFrame.Distance(portrait, typical) / dWide;
+        Assert.InRange(ratio, 1.0, 1 + NeutralFrame.NearTieShare);
+        var frames = new List<PointD[]> { wide, typical, typical, typical, typical, typical };
+        var driver = new DriverTrack
+        {
+            Path = "synthetic", Fps = 25, Width = 640, Height = 480, Start = 0, Landmarks = frames,
+            Status = [.. Enumerable.Repeat(TrackStatus.Detected, frames.Count)], Points = [],
+        };
+        Assert.Equal(0, NeutralFrame.Choose(driver, portrait, 0));
+        Assert.Equal(1, NeutralFrame.Choose(driver, portrait));
+    }
+
     [Fact]
     public void NeutralFrameIsNotABlinkOrALookDown()
     {
