@@ -51,6 +51,8 @@ public sealed class MouthTransfer
     public double OpenFull { get; init; } = 0.04;
     /// <summary>A gap (IODs) beyond the portrait's own from which the evaluations count a frame as open-mouthed.</summary>
     public const double OpenMouthGap = 0.07;
+    /// <summary>An interior blended in at less than this cannot change a pixel by a grey level: it is not shown.</summary>
+    public const double InvisibleAlpha = 1.0 / 255;
     /// <summary>Largest brightness gain on the mouth's shadow: interior pixels under 0.7 of the driver's lip
     /// luminance (teeth, 1.3 times as bright as the lips or brighter, take the whole lip gain; a ramp between).
     /// A portrait whose lips are lighter than the driver's (a varnished painting, pale lips) would otherwise get a
@@ -144,7 +146,9 @@ public sealed class MouthTransfer
         target = target * target * (3 - 2 * target);
         // fade in quickly, out a little slower: no popping, no flicker around the threshold
         _alpha += (target > _alpha ? 0.6 : 0.4) * (target - _alpha);
-        if (_alpha < 0.02 && target == 0) { _alpha = 0; return; }
+        // nothing shown: a faded-out interior, or one too faint to move any pixel by a grey level (the landmarks of a
+        // closed mouth wobble by about OpenStart from frame to frame, and a frame just past it asks for a trace)
+        if ((_alpha < 0.02 && target == 0) || _alpha < InvisibleAlpha) { _alpha = 0; return; }
 
         var dst = Grow(Inner.Select(i => outputLandmarks[i]).ToArray(), 1.08);
         var src = Grow(Inner.Select(i => driverLandmarks[i]).ToArray(), 1.08);
