@@ -26,12 +26,16 @@ namespace Vivify.Animation;
 public static class NeutralFrame
 {
     /// <summary>Mean distance between the portrait's landmarks and the frame's, aligned onto them, over the portrait's inter-ocular distance.</summary>
-    public static double Distance(PointD[] portrait, PointD[] frame)
+    public static double Distance(PointD[] portrait, PointD[] frame) => AlignedDistance(portrait, frame, Enumerable.Range(0, portrait.Length));
+
+    /// <summary>Mean distance of the given landmarks of <paramref name="frame"/>, aligned onto <paramref name="target"/> by the
+    /// whole face's similarity, over the target's inter-ocular distance.</summary>
+    private static double AlignedDistance(PointD[] target, PointD[] frame, IEnumerable<int> landmarks)
     {
-        var s = Similarity.Fit(frame, portrait);
-        double sum = 0;
-        for (int k = 0; k < portrait.Length; k++) sum += PointD.Distance(s.Apply(frame[k]), portrait[k]);
-        return sum / portrait.Length / FaceLandmarks.InterOcularDistance(portrait);
+        var s = Similarity.Fit(frame, target);
+        double sum = 0; int n = 0;
+        foreach (int k in landmarks) { sum += PointD.Distance(s.Apply(frame[k]), target[k]); n++; }
+        return sum / n / FaceLandmarks.InterOcularDistance(target);
     }
 
     /// <summary>A candidate's eye openness, as a share of the clip's median (when the portrait's eyes are open).</summary>
@@ -109,17 +113,8 @@ public static class NeutralFrame
     /// <summary>Mean distance of the brows' and eyes' landmarks (17-26, 36-47) of <paramref name="frame"/>, aligned onto
     /// <paramref name="target"/> by the whole face's similarity. The mouth is left out: a talking driver's typical mouth is
     /// half open, and the mouth has its own rule (MaxExtraGap).</summary>
-    private static double UpperFaceDistance(PointD[] target, PointD[] frame)
-    {
-        var s = Similarity.Fit(frame, target);
-        double sum = 0; int n = 0;
-        for (int k = 17; k <= 47; k++)
-        {
-            if (k is > 26 and < 36) continue;
-            sum += PointD.Distance(s.Apply(frame[k]), target[k]); n++;
-        }
-        return sum / n / FaceLandmarks.InterOcularDistance(target);
-    }
+    private static double UpperFaceDistance(PointD[] target, PointD[] frame) => AlignedDistance(target, frame, BrowsAndEyes);
+    private static readonly int[] BrowsAndEyes = [.. Enumerable.Range(17, 10), .. Enumerable.Range(36, 12)];
 
     /// <summary>Per landmark, the median over the frames of their positions aligned onto the portrait's (a similarity each).</summary>
     private static PointD[] TypicalShape(DriverTrack driver, List<int> faces, PointD[] portrait)
